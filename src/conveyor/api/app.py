@@ -1,0 +1,37 @@
+"""The ASGI app factory: one router per area over one Node."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+from fastapi import FastAPI
+
+from conveyor.api import problems, system, tasks
+from conveyor.api.limits import BodySizeLimit
+from conveyor.node import Node
+
+
+def create_app(node: Node) -> FastAPI:
+    """The HTTP app; starting it starts the node (backend, workers), stopping stops it."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await node.start()
+        try:
+            yield
+        finally:
+            await node.stop()
+
+    app = FastAPI(
+        title="Conveyor",
+        version=version("conveyor"),
+        description="Durable task processing: submit over HTTP, run on supervised workers.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.include_router(tasks.router(node.service, node.settings.max_wait_seconds))
+    app.include_router(system.router(node))
+    app.add_middleware(BodySizeLimit, max_bytes=node.settings.max_body_bytes)
+    return app

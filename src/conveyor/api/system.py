@@ -1,0 +1,113 @@
+"""System routes: health, readiness, status, identity, workers, metrics."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import timedelta
+from importlib.metadata import version
+from urllib.parse import urlsplit, urlunsplit
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from conveyor.api.problems import problem
+from conveyor.api.tasks import json_response
+from conveyor.errors import BackendUnavailable
+from conveyor.node import Node
+from conveyor.task import JSONObject, format_time, utcnow
+
+
+def redact(url: str) -> str:
+    """The backend URL without a password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def wants_prometheus(accept: str) -> tuple[bool, bool]:
+    """(Prometheus text?, OpenMetrics?) from an Accept header; JSON otherwise."""
+    accept = accept.lower()
+    openmetrics = "application/openmetrics-text" in accept
+    return openmetrics or "text/plain" in accept, openmetrics
+
+
+def router(node: Node) -> APIRouter:
+    api = APIRouter(tags=["system"])
+    settings = node.settings
+
+    @api.get("/health", summary="Liveness: the process answers")
+    async def health() -> Response:
+        return json_response({"status": "ok"})
+
+    @api.get("/ready", summary="Readiness: the backend answers (503 when not)")
+    async def ready() -> Response:
+        try:
+            await node.backend.ping()
+        except BackendUnavailable as exc:
+            return problem(503, "backend-unavailable", "Backend unavailable", exc.message, "/ready")
+        return json_response({"status": "ready", "backend": redact(settings.backend)})
+
+    @api.get("/status", summary="Version, node, uptime, backend and task counts")
+    async def status() -> Response:
+        stats = await node.service.stats()
+        return json_response(
+            {
+                "status": "ok",
+                "version": version("conveyor"),
+                "node": settings.node_id,
+                "uptime_seconds": round(node.uptime_s, 3),
+                "backend": redact(settings.backend),
+                "workers_enabled": node.run_workers,
+                "task_types": node.registry.names(),
+                "tasks": stats.by_status,
+            }
+        )
+
+    @api.get("/whoami", summary="The node answering this request")
+    async def whoami() -> Response:
+        return json_response(
+            {"node": settings.node_id, "hostname": socket.gethostname(), "pid": os.getpid()}
+        )
+
+    @api.get("/workers", summary="Every worker process and its threads")
+    async def workers() -> Response:
+        return json_response({"workers": await worker_list(node)})
+
+    @api.get("/metrics", summary="Prometheus text when Accept asks for it, else JSON")
+    async def metrics(request: Request) -> Response:
+        stats = await node.service.stats()
+        node.metrics.set_task_counts(stats.by_status)
+        prometheus, openmetrics = wants_prometheus(request.headers.get("accept", ""))
+        if prometheus:
+            body, content_type = node.metrics.prometheus(openmetrics)
+            return Response(body, media_type=content_type)
+        return json_response(
+            {"node": settings.node_id, "tasks": stats.by_status, **node.metrics.snapshot()}
+        )
+
+    return api
+
+
+async def worker_list(node: Node) -> list[JSONObject]:
+    """Registered worker processes; this process's own threads come live from its roster."""
+    stale_after = timedelta(seconds=3 * node.settings.heartbeat_seconds + 1)
+    now = utcnow()
+    listed: list[JSONObject] = []
+    for record in await node.backend.workers():
+        own = node.worker is not None and record.id == node.worker.config.worker_id
+        listed.append(
+            {
+                "id": record.id,
+                "node": record.node,
+                "pid": record.pid,
+                "started_at": format_time(record.started_at),
+                "last_seen": format_time(now if own else record.last_seen),
+                "alive": own or now - record.last_seen < stale_after,
+                "info": record.info,
+                "threads": node.roster.snapshot() if own else record.threads,
+            }
+        )
+    return listed

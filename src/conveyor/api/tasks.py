@@ -1,0 +1,117 @@
+"""Task routes: submit, get (and wait), list, cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from conveyor.api.problems import MalformedBody, problem
+from conveyor.api.schemas import SUBMIT_BODY_SCHEMA, BatchIn, TaskIn
+from conveyor.backends.base import TaskFilter
+from conveyor.errors import InvalidTask
+from conveyor.service import Submitted, TaskRequest, TaskService
+from conveyor.task import Status
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+async def read_json(request: Request) -> Any:
+    body = await request.body()
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedBody(f"the body is not valid JSON: {exc}") from None
+
+
+def parse_submit(data: Any, idempotency_key: str | None) -> tuple[list[TaskRequest], bool]:
+    """The requests in a submit body, and whether it was a batch."""
+    if not isinstance(data, dict):
+        raise InvalidTask("the body must be a JSON object", field="body")
+    batch = "tasks" in data
+    try:
+        if batch:
+            return [t.to_request() for t in BatchIn.model_validate(data).tasks], True
+        return [TaskIn.model_validate(data).to_request(idempotency_key)], False
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = [str(p) if not isinstance(p, int) else f"[{p}]" for p in error["loc"]]
+        field = ".".join(loc).replace(".[", "[") or "body"
+        raise InvalidTask(f"{field}: {error['msg']}", field=field) from None
+
+
+def submitted_response(results: list[Submitted], batch: bool) -> Response:
+    if batch:
+        return json_response({"tasks": [r.task.to_json() for r in results]}, 201)
+    [result] = results
+    return json_response(result.task.to_json(), 201 if result.created else 200)
+
+
+def router(service: TaskService, max_wait_s: float) -> APIRouter:
+    api = APIRouter(tags=["tasks"])
+
+    @api.post(
+        "/tasks",
+        status_code=201,
+        openapi_extra={"requestBody": SUBMIT_BODY_SCHEMA},
+        summary="Submit one task, or {tasks: [...]} as one all-or-nothing batch",
+    )
+    async def submit(
+        request: Request,
+        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    ) -> Response:
+        requests, batch = parse_submit(await read_json(request), idempotency_key)
+        return submitted_response(await service.submit(requests), batch)
+
+    @api.get("/tasks", summary="Counts by status and one page of tasks, newest first")
+    async def list_tasks(
+        status: Annotated[Status | None, Query()] = None,
+        type: Annotated[str | None, Query()] = None,
+        queue: Annotated[str | None, Query()] = None,
+        cursor: Annotated[str | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    ) -> Response:
+        page = await service.list(TaskFilter(status, type, queue), cursor, limit)
+        stats = await service.stats()
+        return json_response(
+            {
+                "stats": stats.by_status,
+                "queues": stats.by_queue,
+                "tasks": [task.to_json() for task in page.tasks],
+                "next_cursor": page.next_cursor,
+            }
+        )
+
+    @api.get("/tasks/{task_id}", summary="A task; ?wait=S blocks until it is final")
+    async def get_task(
+        task_id: str,
+        wait: Annotated[
+            float | None, Query(ge=0, description="seconds to wait for a final state")
+        ] = None,
+    ) -> Response:
+        if wait is not None and wait > max_wait_s:
+            return problem(
+                422,
+                "invalid-request",
+                "Invalid request",
+                f"wait: at most {max_wait_s:g} seconds",
+                f"/tasks/{task_id}",
+                field="wait",
+            )
+        task = await service.wait(task_id, wait) if wait else await service.get(task_id)
+        return json_response(task.to_json())
+
+    @api.post(
+        "/tasks/{task_id}/cancel",
+        summary="Cancel: pending -> canceled (200); running -> cancel requested (202)",
+    )
+    async def cancel_task(task_id: str) -> Response:
+        outcome = await service.cancel(task_id)
+        return json_response(outcome.task.to_json(), 200 if outcome.task.status.is_final else 202)
+
+    return api

@@ -1,0 +1,111 @@
+"""The App: settings -> backend -> service, and the `@app.task` decorator users see."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from conveyor.backends import Backend, open_backend
+from conveyor.client import Portal, TaskFunction, TaskHandle, request_from_kwargs
+from conveyor.config import Settings, load_settings
+from conveyor.demo import builtin_registry
+from conveyor.metrics import Metrics
+from conveyor.registry import Registry, TaskOptions
+from conveyor.service import TaskService
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class App:
+    """Handlers plus a lazily opened backend; nothing connects until first use."""
+
+    def __init__(
+        self, settings: Settings | None = None, *, backend: str | None = None, builtins: bool = True
+    ) -> None:
+        self.settings = settings or load_settings(backend=backend)
+        self.own_registry = Registry()
+        self._builtins = builtins
+        self._backend: Backend | None = None
+        self._open_lock: asyncio.Lock | None = None
+        self._services: dict[int, TaskService] = {}
+        self._portal: Portal | None = None
+        self.metrics = Metrics()
+
+    def task(
+        self,
+        name: str | None = None,
+        *,
+        queue: str | None = None,
+        priority: int | None = None,
+        max_attempts: int | None = None,
+        timeout: float | None = None,
+    ) -> Callable[[Callable[P, R]], TaskFunction[P, R]]:
+        """Register a handler: `def handler(ctx, **payload_fields)`, sync or async."""
+        options = TaskOptions(
+            queue=queue, priority=priority, max_attempts=max_attempts, timeout_s=timeout
+        )
+
+        def register(func: Callable[P, R]) -> TaskFunction[P, R]:
+            return TaskFunction(self, self.own_registry.register(func, name, options))
+
+        return register
+
+    @property
+    def registry(self) -> Registry:
+        """Built-in demo types plus this app's handlers (the app's win on a name clash)."""
+        return builtin_registry().merged(self.own_registry) if self._builtins else self.own_registry
+
+    @property
+    def portal(self) -> Portal:
+        if self._portal is None:
+            self._portal = Portal()
+        return self._portal
+
+    async def backend(self) -> Backend:
+        if self._backend is None:
+            backend = open_backend(self.settings.backend)
+            await backend.open()
+            self._backend = backend
+        return self._backend
+
+    async def service(self) -> TaskService:
+        """The service for the running event loop (each loop gets its own group commit)."""
+        loop_id = id(asyncio.get_running_loop())
+        service = self._services.get(loop_id)
+        if service is None:
+            service = TaskService(
+                await self.backend(), self.registry, self.settings.node_id, self.metrics
+            )
+            self._services[loop_id] = service
+        return service
+
+    async def asubmit(self, task_type: str, **fields: Any) -> TaskHandle:
+        """Submit a task by type name; returns once it is stored."""
+        [submitted] = await (await self.service()).submit([request_from_kwargs(task_type, fields)])
+        return TaskHandle(self, submitted.task, submitted.created)
+
+    def submit(self, task_type: str, **fields: Any) -> TaskHandle:
+        return self.portal.call(self.asubmit(task_type, **fields))
+
+    def close(self) -> None:
+        if self._backend is not None and self._portal is not None:
+            self.portal.call(self._backend.close())
+        if self._portal is not None:
+            self._portal.close()
+        self._backend, self._portal = None, None
+        self._services.clear()
+
+
+def load_app(spec: str) -> App:
+    """Import `module:attribute` and return the App found there."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"--app takes module:attribute, not {spec!r}")
+    module = importlib.import_module(module_name)
+    app = getattr(module, attribute, None)
+    if not isinstance(app, App):
+        raise ValueError(f"{spec} is not a conveyor.App (found {type(app).__name__})")
+    return app

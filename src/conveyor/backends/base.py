@@ -1,0 +1,193 @@
+"""The backend contract: the one seam between Conveyor and storage.
+
+Every method is batch-first and abstract; the conformance suite in tests/backends pins
+what each docstring promises. Validation, ids, backoff and metrics live above the seam.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from conveyor.task import JSONObject, JSONValue, Status, Task
+
+
+class OutcomeKind(StrEnum):
+    COMPLETED = "completed"
+    FAILED = "failed"
+    RETRY = "retry"
+    """Back to pending, due at `run_at`; the attempt stays counted."""
+    RELEASE = "release"
+    """Back to pending at once and the attempt is not counted (graceful shutdown)."""
+    CANCELED = "canceled"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a worker reports about a task it holds the lease on."""
+
+    task_id: str
+    lease_token: str
+    kind: OutcomeKind
+    result: JSONValue = None
+    error: str | None = None
+    traceback: str | None = None
+    run_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Renewal:
+    """Extend the lease on a task, optionally recording progress at the same time."""
+
+    task_id: str
+    lease_token: str
+    progress: float | None = None
+    progress_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseState:
+    task_id: str
+    held: bool
+    cancel_requested: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOutcome:
+    """The task after a cancel, and its status before it."""
+
+    task: Task
+    previous: Status
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilter:
+    status: Status | None = None
+    type: str | None = None
+    queue: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    tasks: list[Task]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    by_status: dict[str, int]
+    by_queue: dict[str, dict[str, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRecord:
+    """A worker process as it last reported itself; `threads` is its own JSON snapshot."""
+
+    id: str
+    node: str
+    pid: int
+    started_at: datetime
+    last_seen: datetime
+    threads: list[JSONObject] = field(default_factory=list)
+    info: JSONObject = field(default_factory=dict)
+
+
+class Backend(ABC):
+    """Storage, queueing, leases, wake-ups and stats for tasks."""
+
+    url: str
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect and create what storage needs; safe to call on existing storage."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections and threads. Waiters return."""
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """Return if storage answers, else raise BackendUnavailable."""
+
+    @abstractmethod
+    async def submit(self, tasks: Sequence[Task]) -> list[Task]:
+        """Store new tasks atomically (all or none) and wake idle workers.
+
+        Returns the stored task for each input, in order. A task whose
+        `idempotency_key` is already stored is not stored again: the existing task is
+        returned in its place (the caller tells by its different id).
+        """
+
+    @abstractmethod
+    async def claim(
+        self,
+        worker_id: str,
+        queues: Sequence[str],
+        limit: int,
+        lease_s: float,
+        now: datetime,
+    ) -> list[Task]:
+        """Take up to `limit` due pending tasks from `queues`, highest priority first, then
+        oldest; each becomes processing under a fresh lease token held until
+        `now + lease_s`, with attempts counted, `started_at` and `handled_by` set.
+        A task is claimed by one worker at a time."""
+
+    @abstractmethod
+    async def extend(
+        self, renewals: Sequence[Renewal], lease_s: float, now: datetime
+    ) -> list[LeaseState]:
+        """Move each held lease to `now + lease_s` and store progress given with it.
+        A renewal with a stale token changes nothing and reports `held=False`."""
+
+    @abstractmethod
+    async def finish(self, outcomes: Sequence[Outcome], now: datetime) -> list[bool]:
+        """Record outcomes; each is applied only if its lease token is still current
+        (True), else it changes nothing (False: the lease was lost)."""
+
+    @abstractmethod
+    async def cancel(self, ids: Sequence[str], now: datetime) -> list[CancelOutcome | None]:
+        """Pending tasks become canceled at once; processing ones get `cancel_requested`;
+        finished ones are left as they are. None for an unknown id."""
+
+    @abstractmethod
+    async def get(self, ids: Sequence[str]) -> list[Task | None]:
+        """The tasks with these ids, None where unknown, in order."""
+
+    @abstractmethod
+    async def stats(self) -> Stats:
+        """Task counts by status, overall and per queue; every status appears."""
+
+    @abstractmethod
+    async def reap(self, now: datetime) -> int:
+        """Return processing tasks whose lease expired before `now` to pending (or to
+        failed when their attempts are used up). Returns how many were reaped."""
+
+    @abstractmethod
+    async def wait_for_work(self, queues: Sequence[str], timeout_s: float) -> None:
+        """Return when a task in `queues` may be due, or after `timeout_s`. Returns at
+        once if one is already due; a submit from any process wakes it."""
+
+    @abstractmethod
+    async def wait_for_final(self, task_id: str, timeout_s: float) -> Task | None:
+        """The task once it is final, or as it is after `timeout_s`; None if unknown.
+        Woken by the change itself, not by polling storage."""
+
+    @abstractmethod
+    async def record_worker(self, worker: WorkerRecord) -> None:
+        """Register a worker process or refresh its heartbeat and thread snapshot."""
+
+    @abstractmethod
+    async def remove_worker(self, worker_id: str) -> None:
+        """Forget a worker process that stopped cleanly."""
+
+    @abstractmethod
+    async def workers(self) -> list[WorkerRecord]:
+        """Every registered worker process, oldest first."""
+
+    @abstractmethod
+    async def list(self, filter: TaskFilter, cursor: str | None, limit: int) -> Page:
+        """Tasks matching `filter`, newest first, `limit` at most, after `cursor`
+        (the id of the last task of the previous page)."""

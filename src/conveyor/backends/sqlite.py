@@ -1,0 +1,547 @@
+"""The embedded backend: one SQLite file in WAL mode, written by one group-committing thread."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+
+from conveyor.backends.base import (
+    Backend,
+    CancelOutcome,
+    LeaseState,
+    Outcome,
+    OutcomeKind,
+    Page,
+    Renewal,
+    Stats,
+    TaskFilter,
+    WorkerRecord,
+)
+from conveyor.backends.sqlite_notify import Broadcast, notify_dir
+from conveyor.backends.sqlite_thread import Changes, DbThread
+from conveyor.backends.waiters import Waiters, wait_armed
+from conveyor.errors import BackendUnavailable, InvalidTask
+from conveyor.task import Status, Task
+
+_COLUMNS = (
+    "id, type, payload, priority, queue, status, attempts, max_attempts, created_us, run_at_us,"
+    " updated_us, started_us, finished_us, result, error, traceback, timeout_s, idempotency_key,"
+    " initiated_by, handled_by, progress, progress_message, cancel_requested, lease_token,"
+    " lease_expires_us"
+)
+_INSERT = f"INSERT INTO tasks ({_COLUMNS}) VALUES ({', '.join('?' * 25)})"
+_INSERT_KEYED = (
+    _INSERT + " ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
+)
+_SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
+
+
+def _us(value: datetime) -> int:
+    return int(value.timestamp() * 1_000_000)
+
+
+def _us_opt(value: datetime | None) -> int | None:
+    return None if value is None else _us(value)
+
+
+def _dt(value: int | None) -> datetime | None:
+    return None if value is None else _at(value)
+
+
+def _at(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1_000_000, UTC)
+
+
+def _dumps(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _row_to_task(row: tuple[Any, ...]) -> Task:
+    (
+        id_,
+        type_,
+        payload,
+        priority,
+        queue,
+        status,
+        attempts,
+        max_attempts,
+        created,
+        run_at,
+        updated,
+        started,
+        finished,
+        result,
+        error,
+        traceback,
+        timeout_s,
+        key,
+        initiated_by,
+        handled_by,
+        progress,
+        progress_message,
+        cancel_requested,
+        token,
+        lease_expires,
+    ) = row
+    return Task(
+        id=str(id_),
+        type=str(type_),
+        payload=orjson.loads(str(payload)),
+        priority=int(priority),
+        queue=str(queue),
+        status=Status(status),
+        attempts=int(attempts),
+        max_attempts=int(max_attempts),
+        created_at=_at(created),
+        run_at=_at(run_at),
+        updated_at=_dt(updated),
+        started_at=_dt(started),
+        finished_at=_dt(finished),
+        result=None if result is None else orjson.loads(str(result)),
+        error=error,
+        traceback=traceback,
+        timeout_s=timeout_s,
+        idempotency_key=key,
+        initiated_by=initiated_by,
+        handled_by=handled_by,
+        progress=progress,
+        progress_message=progress_message,
+        cancel_requested=bool(cancel_requested),
+        lease_token=token,
+        lease_expires_at=_dt(lease_expires),
+    )
+
+
+def _task_row(task: Task) -> tuple[object, ...]:
+    return (
+        task.id,
+        task.type,
+        _dumps(task.payload),
+        task.priority,
+        task.queue,
+        task.status.value,
+        task.attempts,
+        task.max_attempts,
+        _us(task.created_at),
+        _us(task.run_at),
+        _us_opt(task.updated_at),
+        _us_opt(task.started_at),
+        _us_opt(task.finished_at),
+        None if task.result is None else _dumps(task.result),
+        task.error,
+        task.traceback,
+        task.timeout_s,
+        task.idempotency_key,
+        task.initiated_by,
+        task.handled_by,
+        task.progress,
+        task.progress_message,
+        int(task.cancel_requested),
+        task.lease_token,
+        _us_opt(task.lease_expires_at),
+    )
+
+
+def _placeholders(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def parse_sqlite_url(url: str) -> tuple[Path, str]:
+    """`sqlite:///relative.db`, `sqlite:////abs/path.db`, `?synchronous=NORMAL`."""
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite" or not parts.path.startswith("/") or len(parts.path) < 2:
+        raise InvalidTask(f"not a SQLite URL: {url!r} (use sqlite:///file.db)", field="backend")
+    options = parse_qs(parts.query)
+    synchronous = options.get("synchronous", ["FULL"])[0].upper()
+    if synchronous not in _SYNCHRONOUS:
+        raise InvalidTask(
+            f"synchronous must be one of {sorted(_SYNCHRONOUS)}, not {synchronous!r}",
+            field="backend",
+        )
+    return Path(parts.path[1:]), synchronous
+
+
+class SQLiteBackend(Backend):
+    """Tasks in one SQLite file; safe to share between processes on one machine."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path, self.synchronous = parse_sqlite_url(url)
+        self._waiters = Waiters()
+        self._broadcast = Broadcast(notify_dir(self.path), self._waiters)
+        self._writer = DbThread(
+            url,
+            self._connect,
+            "conveyor-sqlite-writer",
+            transactional=True,
+            on_commit=lambda changes: self._broadcast.publish(changes.work, changes.final_ids),
+        )
+        self._reader = DbThread(url, self._connect, "conveyor-sqlite-reader", transactional=False)
+        self._opened = False
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self.path,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=30,
+            cached_statements=256,
+        )
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(f"PRAGMA synchronous={self.synchronous}")
+        connection.execute("PRAGMA busy_timeout=30000")
+        connection.execute("PRAGMA temp_store=MEMORY")
+        connection.execute("PRAGMA cache_size=-65536")
+        return connection
+
+    async def open(self) -> None:
+        if self._opened:
+            return
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        schema = resources.files("conveyor.backends.sql").joinpath("sqlite_schema.sql").read_text()
+        try:
+            connection = self._connect()
+            try:
+                connection.executescript(schema)
+            finally:
+                connection.close()
+            self._writer.start()
+            self._reader.start()
+        except sqlite3.Error as exc:
+            raise BackendUnavailable(self.url, str(exc)) from exc
+        self._opened = True
+
+    async def close(self) -> None:
+        self._waiters.wake_all()
+        self._writer.stop()
+        self._reader.stop()
+        self._broadcast.close()
+        self._opened = False
+
+    async def ping(self) -> None:
+        await self._reader.run(lambda c, _: c.execute("SELECT 1").fetchone())
+
+    async def submit(self, tasks: Sequence[Task]) -> list[Task]:
+        rows = [_task_row(task) for task in tasks]
+
+        def insert(c: sqlite3.Connection, changes: Changes) -> list[Task]:
+            stored: list[Task] = []
+            plain = [row for row, task in zip(rows, tasks, strict=True) if not task.idempotency_key]
+            if len(plain) == len(rows):
+                c.executemany(_INSERT, rows)
+                changes.work = True
+                return list(tasks)
+            for row, task in zip(rows, tasks, strict=True):
+                if task.idempotency_key is None:
+                    c.execute(_INSERT, row)
+                    stored.append(task)
+                elif c.execute(_INSERT_KEYED, row).rowcount == 1:
+                    stored.append(task)
+                else:
+                    existing = c.execute(
+                        f"SELECT {_COLUMNS} FROM tasks WHERE idempotency_key = ?",
+                        (task.idempotency_key,),
+                    ).fetchone()
+                    stored.append(_row_to_task(existing))
+            changes.work = True
+            return stored
+
+        return await self._writer.run(insert)
+
+    async def claim(
+        self, worker_id: str, queues: Sequence[str], limit: int, lease_s: float, now: datetime
+    ) -> list[Task]:
+        if limit <= 0 or not queues:
+            return []
+        now_us = _us(now)
+        token = secrets.token_hex(8)
+        sql = (
+            "UPDATE tasks SET status = 'processing', attempts = attempts + 1, lease_token = ?,"
+            " lease_expires_us = ?, handled_by = ?, started_us = ?, updated_us = ?"
+            " WHERE id IN (SELECT id FROM tasks WHERE status = 'pending'"
+            f" AND queue IN ({_placeholders(len(queues))}) AND run_at_us <= ?"
+            f" ORDER BY priority DESC, id LIMIT ?) RETURNING {_COLUMNS}"
+        )
+        params = (
+            token,
+            now_us + int(lease_s * 1_000_000),
+            worker_id,
+            now_us,
+            now_us,
+            *queues,
+            now_us,
+            limit,
+        )
+
+        def take(c: sqlite3.Connection, _: Changes) -> list[Task]:
+            return [_row_to_task(row) for row in c.execute(sql, params).fetchall()]
+
+        claimed = await self._writer.run(take)
+        claimed.sort(key=lambda task: (-task.priority, task.id))
+        return claimed
+
+    async def extend(
+        self, renewals: Sequence[Renewal], lease_s: float, now: datetime
+    ) -> list[LeaseState]:
+        now_us = _us(now)
+        expires = now_us + int(lease_s * 1_000_000)
+        sql = (
+            "UPDATE tasks SET lease_expires_us = ?,"
+            " progress = coalesce(?, progress), progress_message = coalesce(?, progress_message),"
+            " updated_us = CASE WHEN ? IS NULL THEN updated_us ELSE ? END"
+            " WHERE id = ? AND lease_token = ? AND status = 'processing'"
+            " RETURNING cancel_requested"
+        )
+
+        def renew(c: sqlite3.Connection, _: Changes) -> list[LeaseState]:
+            states = []
+            for r in renewals:
+                row = c.execute(
+                    sql,
+                    (
+                        expires,
+                        r.progress,
+                        r.progress_message,
+                        r.progress,
+                        now_us,
+                        r.task_id,
+                        r.lease_token,
+                    ),
+                ).fetchone()
+                states.append(LeaseState(r.task_id, row is not None, bool(row and row[0])))
+            return states
+
+        return await self._writer.run(renew)
+
+    async def finish(self, outcomes: Sequence[Outcome], now: datetime) -> list[bool]:
+        now_us = _us(now)
+        guard = " WHERE id = ? AND lease_token = ? AND status = 'processing'"
+        release = "lease_token = NULL, lease_expires_us = NULL, updated_us = ?"
+        final_sql = (
+            f"UPDATE tasks SET status = ?, result = ?, error = ?, traceback = ?, finished_us = ?,"
+            f" {release}" + guard
+        )
+        retry_sql = (
+            f"UPDATE tasks SET status = 'pending', error = ?, traceback = ?, run_at_us = ?,"
+            f" {release}" + guard
+        )
+        release_sql = (
+            "UPDATE tasks SET status = 'pending', attempts = max(attempts - 1, 0),"
+            f" {release}" + guard
+        )
+
+        def record(c: sqlite3.Connection, changes: Changes) -> list[bool]:
+            accepted = []
+            for o in outcomes:
+                key = (o.task_id, o.lease_token)
+                if o.kind is OutcomeKind.RETRY:
+                    run_at = _us(o.run_at) if o.run_at is not None else now_us
+                    cursor = c.execute(retry_sql, (o.error, o.traceback, run_at, now_us, *key))
+                    changes.work = changes.work or cursor.rowcount == 1
+                elif o.kind is OutcomeKind.RELEASE:
+                    cursor = c.execute(release_sql, (now_us, *key))
+                    changes.work = changes.work or cursor.rowcount == 1
+                else:
+                    result = None if o.result is None else _dumps(o.result)
+                    cursor = c.execute(
+                        final_sql,
+                        (o.kind.value, result, o.error, o.traceback, now_us, now_us, *key),
+                    )
+                    if cursor.rowcount == 1:
+                        changes.final_ids.append(o.task_id)
+                accepted.append(cursor.rowcount == 1)
+            return accepted
+
+        return await self._writer.run(record)
+
+    async def cancel(self, ids: Sequence[str], now: datetime) -> list[CancelOutcome | None]:
+        now_us = _us(now)
+
+        def cancel(c: sqlite3.Connection, changes: Changes) -> list[CancelOutcome | None]:
+            outcomes: list[CancelOutcome | None] = []
+            for task_id in ids:
+                row = c.execute("SELECT status FROM tasks WHERE id = ?", (task_id,)).fetchone()
+                if row is None:
+                    outcomes.append(None)
+                    continue
+                previous = Status(row[0])
+                if previous is Status.PENDING:
+                    c.execute(
+                        "UPDATE tasks SET status = 'canceled', finished_us = ?, updated_us = ?"
+                        " WHERE id = ?",
+                        (now_us, now_us, task_id),
+                    )
+                    changes.final_ids.append(task_id)
+                elif previous is Status.PROCESSING:
+                    c.execute(
+                        "UPDATE tasks SET cancel_requested = 1, updated_us = ? WHERE id = ?",
+                        (now_us, task_id),
+                    )
+                after = c.execute(f"SELECT {_COLUMNS} FROM tasks WHERE id = ?", (task_id,))
+                outcomes.append(CancelOutcome(_row_to_task(after.fetchone()), previous))
+            return outcomes
+
+        return await self._writer.run(cancel)
+
+    async def get(self, ids: Sequence[str]) -> list[Task | None]:
+        if not ids:
+            return []
+        sql = f"SELECT {_COLUMNS} FROM tasks WHERE id IN ({_placeholders(len(ids))})"
+
+        def fetch(c: sqlite3.Connection, _: Changes) -> list[Task | None]:
+            found = {str(row[0]): _row_to_task(row) for row in c.execute(sql, tuple(ids))}
+            return [found.get(task_id) for task_id in ids]
+
+        return await self._reader.run(fetch)
+
+    async def stats(self) -> Stats:
+        def fetch(c: sqlite3.Connection, _: Changes) -> Stats:
+            by_status = {status.value: 0 for status in Status}
+            by_queue: dict[str, dict[str, int]] = {}
+            for queue, status, n in c.execute("SELECT queue, status, n FROM task_counts"):
+                by_status[status] += n
+                by_queue.setdefault(queue, {s.value: 0 for s in Status})[status] = n
+            return Stats(by_status, by_queue)
+
+        return await self._reader.run(fetch)
+
+    async def reap(self, now: datetime) -> int:
+        now_us = _us(now)
+        sql = (
+            "UPDATE tasks SET"
+            " status = CASE WHEN cancel_requested THEN 'canceled'"
+            "   WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,"
+            " error = CASE WHEN cancel_requested THEN error"
+            "   ELSE 'lease expired: the worker ' || coalesce(handled_by, '?')"
+            "   || ' stopped renewing it (attempt ' || attempts"
+            "   || ' of ' || max_attempts || ')' END,"
+            " finished_us = CASE WHEN cancel_requested OR attempts >= max_attempts"
+            "   THEN ? ELSE NULL END,"
+            " lease_token = NULL, lease_expires_us = NULL, updated_us = ?"
+            " WHERE status = 'processing' AND lease_expires_us < ? RETURNING id, status"
+        )
+
+        def reap(c: sqlite3.Connection, changes: Changes) -> int:
+            rows = c.execute(sql, (now_us, now_us, now_us)).fetchall()
+            for task_id, status in rows:
+                if status == Status.PENDING:
+                    changes.work = True
+                else:
+                    changes.final_ids.append(task_id)
+            return len(rows)
+
+        return await self._writer.run(reap)
+
+    async def wait_for_work(self, queues: Sequence[str], timeout_s: float) -> None:
+        self._broadcast.listen()
+        armed = self._waiters.arm_work()
+        sql = (
+            "SELECT min(run_at_us) FROM tasks WHERE status = 'pending'"
+            f" AND queue IN ({_placeholders(len(queues))})"
+        )
+        try:
+            row = await self._reader.run(lambda c, _: c.execute(sql, tuple(queues)).fetchone())
+        except BaseException:
+            self._waiters.disarm(armed)
+            raise
+        if row[0] is not None:
+            timeout_s = min(timeout_s, max(0.0, row[0] / 1_000_000 - time.time()))
+        await wait_armed(self._waiters, armed, timeout_s)
+
+    async def wait_for_final(self, task_id: str, timeout_s: float) -> Task | None:
+        self._broadcast.listen()
+        deadline = time.monotonic() + timeout_s
+        while True:
+            armed = self._waiters.arm_final(task_id)
+            try:
+                [task] = await self.get([task_id])
+            except BaseException:
+                self._waiters.disarm(armed, task_id)
+                raise
+            remaining = deadline - time.monotonic()
+            if task is None or task.status.is_final or remaining <= 0:
+                self._waiters.disarm(armed, task_id)
+                return task
+            await wait_armed(self._waiters, armed, remaining, task_id)
+
+    async def record_worker(self, worker: WorkerRecord) -> None:
+        row = (
+            worker.id,
+            worker.node,
+            worker.pid,
+            _us(worker.started_at),
+            _us(worker.last_seen),
+            _dumps(worker.threads),
+            _dumps(worker.info),
+        )
+        day_ago = _us(worker.last_seen) - 86_400_000_000
+
+        def upsert(c: sqlite3.Connection, _: Changes) -> None:
+            c.execute(
+                "INSERT INTO workers (id, node, pid, started_us, last_seen_us, threads, info)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                " last_seen_us = excluded.last_seen_us, threads = excluded.threads,"
+                " info = excluded.info",
+                row,
+            )
+            c.execute("DELETE FROM workers WHERE last_seen_us < ?", (day_ago,))
+
+        await self._writer.run(upsert)
+
+    async def remove_worker(self, worker_id: str) -> None:
+        await self._writer.run(
+            lambda c, _: c.execute("DELETE FROM workers WHERE id = ?", (worker_id,))
+        )
+
+    async def workers(self) -> list[WorkerRecord]:
+        def fetch(c: sqlite3.Connection, _: Changes) -> list[WorkerRecord]:
+            rows = c.execute(
+                "SELECT id, node, pid, started_us, last_seen_us, threads, info FROM workers"
+                " ORDER BY started_us, id"
+            ).fetchall()
+            return [
+                WorkerRecord(
+                    id=r[0],
+                    node=r[1],
+                    pid=r[2],
+                    started_at=_at(r[3]),
+                    last_seen=_at(r[4]),
+                    threads=orjson.loads(r[5]),
+                    info=orjson.loads(r[6]),
+                )
+                for r in rows
+            ]
+
+        return await self._reader.run(fetch)
+
+    async def list(self, filter: TaskFilter, cursor: str | None, limit: int) -> Page:
+        clauses, params = [], []
+        for column, value in (
+            ("status", filter.status),
+            ("type", filter.type),
+            ("queue", filter.queue),
+            ("id <", cursor),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?" if " " not in column else f"{column} ?")
+                params.append(str(value))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT {_COLUMNS} FROM tasks {where} ORDER BY id DESC LIMIT ?"
+
+        def fetch(c: sqlite3.Connection, _: Changes) -> Page:
+            rows = c.execute(sql, (*params, limit + 1)).fetchall()
+            tasks = [_row_to_task(row) for row in rows[:limit]]
+            return Page(tasks, tasks[-1].id if len(rows) > limit and tasks else None)
+
+        return await self._reader.run(fetch)

@@ -1,0 +1,155 @@
+"""Cross-process wake-ups for one SQLite file.
+
+SQLite has no LISTEN/NOTIFY, so every process that waits on a database binds a Unix
+datagram socket in a folder derived from the file's path; a process that commits new
+work or final states sends one datagram to each. Lost datagrams only cost latency:
+waits are bounded and re-check storage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import logging
+import os
+import secrets
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from conveyor.backends.waiters import Waiters
+
+logger = logging.getLogger(__name__)
+
+_WORK = b"w"
+_FINAL = b"f"
+_MAX_DATAGRAM = 60_000
+_PEER_CACHE_S = 0.5
+
+
+def notify_dir(db_path: Path) -> Path:
+    # Socket paths are limited to 108 bytes, so the folder is short and derived from the
+    # file's real path rather than placed next to it.
+    digest = hashlib.sha1(str(db_path.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"conveyor-{digest}"
+
+
+class Broadcast:
+    """Deliver 'work' and 'final' notices to this process's waiters and to peers."""
+
+    def __init__(self, directory: Path, waiters: Waiters) -> None:
+        self._dir = directory
+        self._waiters = waiters
+        self._own_path: Path | None = None
+        self._receiver: socket.socket | None = None
+        self._sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sender.setblocking(False)
+        self._peers: list[Path] = []
+        self._peers_read_at = 0.0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def listen(self) -> None:
+        """Start receiving peers' notices (needed only by processes that wait)."""
+        with self._lock:
+            if self._receiver is not None:
+                return
+            self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path = self._dir / f"{os.getpid()}-{secrets.token_hex(4)}.sock"
+            receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            receiver.bind(str(path))
+            receiver.settimeout(0.5)
+            self._receiver, self._own_path = receiver, path
+            self._peers_read_at = 0.0
+            self._thread = threading.Thread(
+                target=self._receive, name="conveyor-sqlite-notify", daemon=True
+            )
+            self._thread.start()
+
+    def publish(self, work: bool, final_ids: Sequence[str]) -> None:
+        if work:
+            self._waiters.notify_work()
+        if final_ids:
+            self._waiters.notify_final(final_ids)
+        messages: list[bytes] = []
+        if work:
+            messages.append(_WORK)
+        if final_ids:
+            messages.extend(_final_messages(final_ids))
+        if messages:
+            for peer in self._current_peers():
+                self._send(peer, messages)
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        with self._lock:
+            if self._receiver is not None:
+                self._receiver.close()
+                self._receiver = None
+            if self._own_path is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    self._own_path.unlink()
+                self._own_path = None
+        self._sender.close()
+
+    def _current_peers(self) -> list[Path]:
+        now = time.monotonic()
+        if now - self._peers_read_at > _PEER_CACHE_S:
+            try:
+                found = [p for p in self._dir.iterdir() if p.suffix == ".sock"]
+            except FileNotFoundError:
+                found = []
+            self._peers = [p for p in found if p != self._own_path]
+            self._peers_read_at = now
+        return self._peers
+
+    def _send(self, peer: Path, messages: list[bytes]) -> None:
+        for message in messages:
+            try:
+                self._sender.sendto(message, str(peer))
+            except OSError as exc:
+                if exc.errno in (errno.ECONNREFUSED, errno.ENOENT):
+                    # Nobody is bound there any more: a process that died without cleanup.
+                    with contextlib.suppress(OSError):
+                        peer.unlink()
+                    self._peers_read_at = 0.0
+                # A full peer buffer (EAGAIN) drops the notice; the peer's bounded wait
+                # re-checks storage, so only latency is lost.
+                return
+
+    def _receive(self) -> None:
+        receiver = self._receiver
+        assert receiver is not None
+        while not self._stopping.is_set():
+            try:
+                data = receiver.recv(_MAX_DATAGRAM + 16)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if data[:1] == _WORK:
+                self._waiters.notify_work()
+            elif data[:1] == _FINAL and self._waiters.has_final_waiters:
+                self._waiters.notify_final(data[1:].decode().split(","))
+
+
+def _final_messages(final_ids: Sequence[str]) -> list[bytes]:
+    messages: list[bytes] = []
+    chunk: list[str] = []
+    size = 0
+    for task_id in final_ids:
+        if size + len(task_id) + 1 > _MAX_DATAGRAM and chunk:
+            messages.append(_FINAL + ",".join(chunk).encode())
+            chunk, size = [], 0
+        chunk.append(task_id)
+        size += len(task_id) + 1
+    if chunk:
+        messages.append(_FINAL + ",".join(chunk).encode())
+    return messages

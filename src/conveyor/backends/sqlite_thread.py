@@ -1,0 +1,180 @@
+"""A thread that owns one SQLite connection and runs jobs for any event loop.
+
+The writer runs every job that queued up while it was busy in one transaction, each in
+its own savepoint: that is the group commit (one fsync for many submits, claims and
+acks), and a failing job still fails alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from conveyor.errors import BackendUnavailable
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_MAX_BATCH = 1024
+
+
+@dataclass
+class Changes:
+    """What a committed job changed that waiters care about."""
+
+    work: bool = False
+    final_ids: list[str] = field(default_factory=list)
+
+    def merge(self, other: Changes) -> None:
+        self.work = self.work or other.work
+        self.final_ids.extend(other.final_ids)
+
+
+Job = Callable[[sqlite3.Connection, Changes], T]
+
+
+@dataclass
+class _Queued(Generic[T]):
+    job: Job[T]
+    future: concurrent.futures.Future[T]
+
+
+class DbThread:
+    """Run jobs on a dedicated connection; `transactional` threads group-commit."""
+
+    def __init__(
+        self,
+        url: str,
+        connect: Callable[[], sqlite3.Connection],
+        name: str,
+        *,
+        transactional: bool,
+        on_commit: Callable[[Changes], None] | None = None,
+    ) -> None:
+        self._url = url
+        self._connect = connect
+        self._transactional = transactional
+        self._on_commit = on_commit
+        self._jobs: queue.SimpleQueue[_Queued[object] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._ready = concurrent.futures.Future[None]()
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.result()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._jobs.put(None)
+            self._thread.join(timeout=10)
+
+    async def run(self, job: Job[T]) -> T:
+        return await asyncio.wrap_future(self.submit(job))
+
+    def submit(self, job: Job[T]) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        if not self._thread.is_alive():
+            future.set_exception(BackendUnavailable(self._url, "the backend is closed"))
+            return future
+        self._jobs.put(_Queued(job, future))  # type: ignore[arg-type]
+        return future
+
+    def _serve(self) -> None:
+        try:
+            connection = self._connect()
+        except Exception as exc:
+            self._ready.set_exception(exc)
+            return
+        self._ready.set_result(None)
+        try:
+            while True:
+                first = self._jobs.get()
+                if first is None:
+                    return
+                batch = [first]
+                stop = False
+                while len(batch) < _MAX_BATCH:
+                    try:
+                        more = self._jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        stop = True
+                        break
+                    batch.append(more)
+                if self._transactional:
+                    self._run_transaction(connection, batch)
+                else:
+                    for item in batch:
+                        _settle(item, *_attempt(connection, item.job, self._url))
+                if stop:
+                    return
+        finally:
+            connection.close()
+
+    def _run_transaction(
+        self, connection: sqlite3.Connection, batch: list[_Queued[object]]
+    ) -> None:
+        outcomes: list[tuple[object, BaseException | None]] = []
+        committed = Changes()
+        single = len(batch) == 1
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            for item in batch:
+                if not single:
+                    connection.execute("SAVEPOINT job")
+                changes = Changes()
+                result, error = _attempt(connection, item.job, self._url, changes)
+                if not single:
+                    if error is not None:
+                        connection.execute("ROLLBACK TO job")
+                    connection.execute("RELEASE job")
+                if error is None:
+                    committed.merge(changes)
+                elif single:
+                    connection.execute("ROLLBACK")
+                    _settle(item, None, error)
+                    return
+                outcomes.append((result, error))
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            failure = BackendUnavailable(self._url, str(exc))
+            for item in batch:
+                _settle(item, None, failure)
+            return
+        if self._on_commit is not None and (committed.work or committed.final_ids):
+            try:
+                self._on_commit(committed)
+            except Exception:
+                logger.exception("post-commit notification failed")
+        for item, (result, error) in zip(batch, outcomes, strict=True):
+            _settle(item, result, error)
+
+
+def _attempt(
+    connection: sqlite3.Connection, job: Job[T], url: str, changes: Changes | None = None
+) -> tuple[T | None, BaseException | None]:
+    try:
+        return job(connection, changes if changes is not None else Changes()), None
+    except sqlite3.OperationalError as exc:
+        return None, BackendUnavailable(url, str(exc))
+    except Exception as exc:
+        return None, exc
+
+
+def _settle(item: _Queued[T], result: T | None, error: BaseException | None) -> None:
+    if item.future.done():
+        return
+    if error is not None:
+        item.future.set_exception(error)
+    else:
+        item.future.set_result(result)  # type: ignore[arg-type]

@@ -1,0 +1,311 @@
+"""The `conveyor` command: serve, worker, submit, get, cancel, tasks, config."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from conveyor import logs
+from conveyor.app import App, load_app
+from conveyor.backends.base import TaskFilter
+from conveyor.config import Settings, load_settings
+from conveyor.demo import builtin_registry
+from conveyor.errors import ConveyorError
+from conveyor.node import Node
+from conveyor.registry import Registry
+from conveyor.service import TaskRequest
+from conveyor.task import Status
+
+cli = typer.Typer(
+    help="Conveyor: durable task processing.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+out = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        envvar="CONVEYOR_CONFIG",
+        help="TOML file of settings (keys as in `conveyor config`). Unlike the Flask seed's Python "
+        "config class, it is data: flags and CONVEYOR_* variables override it.",
+    ),
+]
+BackendOpt = Annotated[
+    str | None, typer.Option(help="storage URL [default: sqlite:///conveyor.db]")
+]
+AppOpt = Annotated[str | None, typer.Option("--app", help="module:attribute of your conveyor.App")]
+
+
+def _settings(config: Path | None, **flags: Any) -> Settings:
+    try:
+        return load_settings(config, **flags)
+    except (FileNotFoundError, ValueError) as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _registry(settings: Settings) -> Registry:
+    registry = builtin_registry()
+    if settings.app:
+        sys.path.insert(0, str(Path.cwd()))
+        try:
+            registry = registry.merged(load_app(settings.app).own_registry)
+        except (ImportError, ValueError) as exc:
+            err.print(f"[red]cannot load --app {settings.app}:[/red] {exc}")
+            raise typer.Exit(2) from None
+    return registry
+
+
+def _print_json(value: Any) -> None:
+    out.print_json(orjson.dumps(value).decode())
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address [default: 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port [default: 8000]")] = None,
+    backend: BackendOpt = None,
+    threads: Annotated[int | None, typer.Option(help="thread slots [default: 5]")] = None,
+    app: AppOpt = None,
+    demo: Annotated[bool | None, typer.Option("--demo", help="submit demo tasks")] = None,
+    demo_rate: Annotated[float | None, typer.Option(help="demo tasks per second")] = None,
+    debug: Annotated[bool | None, typer.Option("--debug", help="debug logging")] = None,
+    workers: Annotated[
+        bool | None,
+        typer.Option("--workers/--no-workers", help="run workers here too [default: yes]"),
+    ] = None,
+    node_id: Annotated[str | None, typer.Option(help="this node's id [default: host-pid]")] = None,
+    lease_seconds: Annotated[float | None, typer.Option(help="lease length [default: 30]")] = None,
+    queues: Annotated[str | None, typer.Option(help="comma-separated queues to consume")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Run the HTTP API, workers and monitor in one process."""
+    settings = _settings(
+        config,
+        host=host,
+        port=port,
+        backend=backend,
+        threads=threads,
+        app=app,
+        demo=demo,
+        demo_rate=demo_rate,
+        debug=debug,
+        workers=workers,
+        node_id=node_id,
+        lease_seconds=lease_seconds,
+        queues=queues,
+    )
+    logs.configure(settings.log_level, settings.log_file, settings.debug)
+    from conveyor.api.app import create_app
+
+    node = Node(settings, _registry(settings), run_workers=settings.workers)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(node),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=settings.debug,
+            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        )
+    )
+    server.run()
+    if not server.started:
+        raise typer.Exit(1)
+
+
+@cli.command()
+def worker(
+    backend: BackendOpt = None,
+    threads: Annotated[int | None, typer.Option(help="thread slots [default: 5]")] = None,
+    app: AppOpt = None,
+    queues: Annotated[str | None, typer.Option(help="comma-separated queues to consume")] = None,
+    node_id: Annotated[str | None, typer.Option(help="this node's id [default: host-pid]")] = None,
+    debug: Annotated[bool | None, typer.Option("--debug", help="debug logging")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Run workers only (no HTTP), against a shared backend."""
+    settings = _settings(
+        config,
+        backend=backend,
+        threads=threads,
+        app=app,
+        queues=queues,
+        node_id=node_id,
+        debug=debug,
+    )
+    logs.configure(settings.log_level, settings.log_file, settings.debug)
+    node = Node(settings, _registry(settings), run_workers=True)
+
+    async def run() -> None:
+        import signal
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await node.start()
+        await stop.wait()
+        await node.stop()
+
+    asyncio.run(run())
+
+
+def _with_app(settings: Settings, body: Any) -> Any:
+    """Run `body(service)` against the configured backend, with clean errors."""
+    app = App(settings)
+    app.own_registry = _registry(settings)
+
+    async def run() -> Any:
+        try:
+            return await body(await app.service())
+        finally:
+            if app._backend is not None:
+                await app._backend.close()
+
+    try:
+        return asyncio.run(run())
+    except ConveyorError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+
+
+@cli.command()
+def submit(
+    task_type: Annotated[str, typer.Argument(metavar="TYPE", help="task type, e.g. add")],
+    payload: Annotated[str, typer.Option(help="JSON object of the handler's fields")] = "{}",
+    priority: Annotated[int | None, typer.Option(help="0-9, higher first")] = None,
+    queue: Annotated[str | None, typer.Option(help="queue name")] = None,
+    delay: Annotated[float | None, typer.Option(help="seconds before it may run")] = None,
+    wait: Annotated[float | None, typer.Option(help="wait up to S seconds for the result")] = None,
+    backend: BackendOpt = None,
+    app: AppOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Submit a task (stored even when no server runs; a server picks it up)."""
+    settings = _settings(config, backend=backend, app=app)
+    try:
+        fields = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        err.print(f"[red]--payload is not JSON:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+    async def body(service: Any) -> Any:
+        [submitted] = await service.submit(
+            [
+                TaskRequest(
+                    type=task_type, payload=fields, priority=priority, queue=queue, delay_s=delay
+                )
+            ]
+        )
+        task = submitted.task
+        if wait:
+            with err.status(f"waiting for {task.id}"):
+                task = await service.wait(task.id, wait)
+        return task
+
+    _print_json(_with_app(settings, body).to_json())
+
+
+@cli.command()
+def get(
+    task_id: Annotated[str, typer.Argument(metavar="ID")],
+    wait: Annotated[
+        float | None, typer.Option(help="wait up to S seconds for a final state")
+    ] = None,
+    backend: BackendOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Show a task as JSON."""
+    settings = _settings(config, backend=backend)
+
+    async def body(service: Any) -> Any:
+        if wait:
+            with err.status(f"waiting for {task_id}"):
+                return await service.wait(task_id, wait)
+        return await service.get(task_id)
+
+    _print_json(_with_app(settings, body).to_json())
+
+
+@cli.command()
+def cancel(
+    task_id: Annotated[str, typer.Argument(metavar="ID")],
+    backend: BackendOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Cancel a pending task (a running one is asked to stop)."""
+    settings = _settings(config, backend=backend)
+
+    async def body(service: Any) -> Any:
+        return (await service.cancel(task_id)).task
+
+    _print_json(_with_app(settings, body).to_json())
+
+
+@cli.command()
+def tasks(
+    status: Annotated[Status | None, typer.Option(help="only this status")] = None,
+    task_type: Annotated[str | None, typer.Option("--type", help="only this type")] = None,
+    queue: Annotated[str | None, typer.Option(help="only this queue")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="how many")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+    backend: BackendOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """List tasks, newest first, with counts by status."""
+    settings = _settings(config, backend=backend)
+
+    async def body(service: Any) -> Any:
+        return (
+            await service.list(TaskFilter(status, task_type, queue), None, limit),
+            await service.stats(),
+        )
+
+    page, stats = _with_app(settings, body)
+    if as_json:
+        _print_json(
+            {
+                "stats": stats.by_status,
+                "tasks": [t.to_json() for t in page.tasks],
+                "next_cursor": page.next_cursor,
+            }
+        )
+        return
+    out.print("  ".join(f"{name}: [bold]{count}[/bold]" for name, count in stats.by_status.items()))
+    table = Table("id", "type", "status", "priority", "queue", "attempts", "created_at")
+    for task in page.tasks:
+        row = task.to_json()
+        table.add_row(
+            task.id,
+            task.type,
+            task.status.value,
+            str(task.priority),
+            task.queue,
+            str(task.attempts),
+            row["created_at"],
+        )
+    out.print(table)
+
+
+@cli.command("config")
+def show_config(
+    backend: BackendOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Print the effective settings (flags > CONVEYOR_* env > TOML file > defaults)."""
+    settings = _settings(config, backend=backend)
+    _print_json(settings.model_dump(mode="json"))
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,100 @@
+"""Settings: one object, from CLI flags > CONVEYOR_* environment > TOML file > defaults."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_BACKEND = "sqlite:///conveyor.db"
+
+
+def default_node_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Settings(BaseSettings):
+    """Every setting Conveyor reads. Environment names are CONVEYOR_ + the field in capitals."""
+
+    model_config = SettingsConfigDict(env_prefix="CONVEYOR_", extra="forbid")
+    toml_path: ClassVar[Path | None] = None
+
+    # Server
+    host: str = Field("127.0.0.1", description="address the HTTP server binds")
+    port: int = Field(8000, ge=0, le=65535, description="HTTP port")
+    backend: str = Field(DEFAULT_BACKEND, description="storage URL, e.g. sqlite:///conveyor.db")
+    node_id: str = Field(default_factory=default_node_id, description="this process's identity")
+    app: str | None = Field(None, description="module:attribute of a conveyor.App with handlers")
+    debug: bool = Field(False, description="debug logging and tracebacks in logs")
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    log_file: Path | None = Field(None, description="also log JSON lines to this file (rotated)")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="largest request body accepted")
+    max_wait_seconds: float = Field(60.0, gt=0, description="longest ?wait= a client may ask")
+
+    # Workers
+    workers: bool = Field(True, description="run workers in `serve` (false: API only)")
+    threads: int = Field(5, ge=1, le=1024, description="thread slots for sync handlers")
+    async_concurrency: int = Field(100, ge=1, description="async handlers running at once")
+    queues: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["default"], description="queues to consume"
+    )
+    lease_seconds: float = Field(30.0, gt=0, description="how long a claim holds a task")
+    reap_interval_seconds: float = Field(2.0, gt=0, description="how often expired leases return")
+    heartbeat_seconds: float = Field(2.0, gt=0, description="worker heartbeat period")
+    monitor_interval_seconds: float = Field(0.5, gt=0, description="thread monitor period")
+    shutdown_grace_seconds: float = Field(10.0, ge=0, description="time running tasks get on stop")
+
+    # Demo producer
+    demo: bool = Field(False, description="run a producer thread submitting demo tasks")
+    demo_rate: float = Field(2.0, gt=0, description="demo tasks submitted per second")
+
+    @field_validator("queues", mode="before")
+    @classmethod
+    def _split_queues(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if cls.toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_path))
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings with `overrides` (CLI flags that were given) on top of env, file, defaults."""
+    if config_file is not None and not config_file.is_file():
+        raise FileNotFoundError(f"config file not found: {config_file}")
+    given = {key: value for key, value in overrides.items() if value is not None}
+
+    class _FromFile(Settings):
+        toml_path = config_file
+
+    return Settings.model_validate(_FromFile(**given).model_dump())

@@ -1,0 +1,131 @@
+"""Running one claimed task's handler and turning what happened into an Outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import orjson
+
+from conveyor.backends.base import Outcome, OutcomeKind, Renewal
+from conveyor.backoff import retry_delay_s
+from conveyor.errors import TaskCanceledError
+from conveyor.registry import Handler, TaskContext
+from conveyor.task import JSONValue, Task, utcnow
+
+
+@dataclass(eq=False)
+class Running:
+    """A task this process holds the lease on, from claim until its outcome is stored."""
+
+    task: Task
+    handler: Handler | None
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    progress: tuple[float, str | None] | None = None
+    lease_lost: bool = False
+    has_outcome: bool = False
+    started_monotonic: float = field(default_factory=time.monotonic)
+    asyncio_task: asyncio.Task[Outcome] | None = None
+
+    @property
+    def token(self) -> str:
+        assert self.task.lease_token is not None
+        return self.task.lease_token
+
+    def report_progress(self, fraction: float, message: str | None) -> None:
+        self.progress = (fraction, message)
+
+    def take_renewal(self) -> Renewal:
+        progress, self.progress = self.progress, None
+        if progress is None:
+            return Renewal(self.task.id, self.token)
+        return Renewal(self.task.id, self.token, progress[0], progress[1])
+
+    def context(self) -> TaskContext:
+        return TaskContext(
+            self.task.id,
+            self.task.type,
+            self.task.attempts,
+            self.task.max_attempts,
+            self.report_progress,
+            self.cancel_event,
+        )
+
+
+def completed(running: Running, result: JSONValue) -> Outcome:
+    try:
+        orjson.dumps(result)
+    except TypeError as exc:
+        return Outcome(
+            running.task.id,
+            running.token,
+            OutcomeKind.FAILED,
+            error=f"the handler's result is not JSON: {exc}",
+        )
+    return Outcome(running.task.id, running.token, OutcomeKind.COMPLETED, result=result)
+
+
+def errored(running: Running, error: BaseException, *, retryable: bool = True) -> Outcome:
+    """Retry with backoff while attempts remain, else fail; keep the error and traceback."""
+    task = running.task
+    text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    trace = "".join(traceback.format_exception(error))
+    if running.cancel_event.is_set():
+        return Outcome(task.id, running.token, OutcomeKind.CANCELED, error="canceled on request")
+    if retryable and task.attempts < task.max_attempts:
+        run_at = utcnow() + timedelta(seconds=retry_delay_s(task.attempts))
+        return Outcome(
+            task.id, running.token, OutcomeKind.RETRY, error=text, traceback=trace, run_at=run_at
+        )
+    return Outcome(task.id, running.token, OutcomeKind.FAILED, error=text, traceback=trace)
+
+
+def no_handler(running: Running, worker_id: str) -> Outcome:
+    return Outcome(
+        running.task.id,
+        running.token,
+        OutcomeKind.FAILED,
+        error=f"no handler for task type {running.task.type!r} on worker {worker_id}",
+    )
+
+
+def run_sync(running: Running) -> Outcome:
+    """Run a sync handler on the calling thread. BaseExceptions other than Exception
+    (SystemExit, KeyboardInterrupt) propagate after the caller records a failure."""
+    assert running.handler is not None
+    try:
+        result = running.handler.func(running.context(), **running.task.payload)
+    except TaskCanceledError:
+        return Outcome(
+            running.task.id, running.token, OutcomeKind.CANCELED, error="canceled on request"
+        )
+    except Exception as exc:
+        return errored(running, exc)
+    return completed(running, result)
+
+
+async def run_async(running: Running) -> Outcome:
+    assert running.handler is not None
+    timeout = running.task.timeout_s
+    try:
+        coroutine = running.handler.func(running.context(), **running.task.payload)
+        result = await asyncio.wait_for(coroutine, timeout) if timeout else await coroutine
+    except (asyncio.CancelledError, TaskCanceledError):
+        if running.cancel_event.is_set():
+            return Outcome(
+                running.task.id, running.token, OutcomeKind.CANCELED, error="canceled on request"
+            )
+        raise
+    except TimeoutError as exc:
+        return errored(running, TimeoutError(f"timed out after {timeout:g} s") if timeout else exc)
+    except Exception as exc:
+        return errored(running, exc)
+    return completed(running, result)
+
+
+DeliverOutcome = Callable[[Running, Outcome], None]

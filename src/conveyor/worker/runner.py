@@ -1,0 +1,312 @@
+"""The worker: claims tasks in batches, runs them on thread slots or the event loop,
+keeps their leases, and records outcomes in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from conveyor.backends.base import Backend, Outcome, OutcomeKind, WorkerRecord
+from conveyor.errors import BackendUnavailable
+from conveyor.metrics import Metrics
+from conveyor.registry import Registry
+from conveyor.task import utcnow
+from conveyor.worker.execution import Running, no_handler, run_async
+from conveyor.worker.monitor import Monitor
+from conveyor.worker.roster import Roster
+from conveyor.worker.slots import SlotPool
+
+logger = logging.getLogger(__name__)
+
+_IDLE_WAIT_S = 5.0
+_RETRY_BACKEND_S = 0.5
+_MAX_CLAIM = 256
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    worker_id: str
+    node: str
+    queues: tuple[str, ...] = ("default",)
+    threads: int = 5
+    async_concurrency: int = 100
+    lease_s: float = 30.0
+    reap_interval_s: float = 2.0
+    heartbeat_s: float = 2.0
+    monitor_interval_s: float = 0.5
+    info: dict[str, object] = field(default_factory=dict)
+
+
+class Worker:
+    """One process's consumer: thread slots for sync handlers, the loop for async ones."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        registry: Registry,
+        config: WorkerConfig,
+        roster: Roster | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.backend = backend
+        self.registry = registry
+        self.config = config
+        self.roster = roster or Roster()
+        self.metrics = metrics or Metrics()
+        self.monitor = Monitor(self.roster, config.monitor_interval_s)
+        self.slots = SlotPool(config.threads, self.roster, self._deliver_threadsafe, "consumer")
+        self.monitor.watch(self.slots.replace_dead)
+        self._has_sync = any(not h.is_async for h in registry)
+        self._has_async = any(h.is_async for h in registry)
+        self._running: dict[str, Running] = {}
+        self._sync_busy = 0
+        self._async_busy = 0
+        self._outcomes: list[tuple[Running, Outcome]] = []
+        self._outcome_ready = asyncio.Event()
+        self._capacity = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._claiming = True
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loops: list[asyncio.Task[None]] = []
+        self._started_at = utcnow()
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.slots.start()
+        self.monitor.start()
+        await self._heartbeat_once()
+        for name, body in (
+            ("claim", self._claim_loop),
+            ("finish", self._finish_loop),
+            ("lease", self._lease_loop),
+            ("reap", self._reap_loop),
+            ("heartbeat", self._heartbeat_loop),
+        ):
+            self._loops.append(asyncio.create_task(self._supervised(name, body)))
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop claiming, let running tasks finish within `grace_s`, give the rest back."""
+        self._claiming = False
+        self._capacity.set()
+        if self._running:
+            self._drained.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drained.wait(), grace_s)
+        unfinished = [r for r in self._running.values() if not r.has_outcome]
+        for running in unfinished:
+            if running.asyncio_task is not None:
+                running.asyncio_task.cancel()
+            running.has_outcome = True
+            self._outcomes.append(
+                (running, Outcome(running.task.id, running.token, OutcomeKind.RELEASE))
+            )
+        await self._flush_outcomes()
+        for task in self._loops:
+            task.cancel()
+        for task in self._loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.monitor.stop()
+        self.slots.stop(timeout_s=1.0)
+        with contextlib.suppress(BackendUnavailable):
+            await self.backend.remove_worker(self.config.worker_id)
+        if unfinished:
+            logger.warning(
+                "released unfinished tasks on shutdown", extra={"count": len(unfinished)}
+            )
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._running)
+
+    async def _supervised(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
+        """Keep a loop running through unexpected errors: a worker must not silently stop."""
+        while True:
+            try:
+                await body()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("worker loop failed; restarting it", extra={"loop": name})
+                await asyncio.sleep(_RETRY_BACKEND_S)
+
+    def _free(self) -> int:
+        free = 0
+        if self._has_sync:
+            free += max(self.config.threads - self._sync_busy, 0)
+        if self._has_async:
+            free += max(self.config.async_concurrency - self._async_busy, 0)
+        return min(free, _MAX_CLAIM)
+
+    async def _claim_loop(self) -> None:
+        while self._claiming:
+            limit = self._free()
+            if limit == 0:
+                self._capacity.clear()
+                await self._capacity.wait()
+                continue
+            try:
+                tasks = await self.backend.claim(
+                    self.config.worker_id, self.config.queues, limit, self.config.lease_s, utcnow()
+                )
+            except BackendUnavailable as exc:
+                logger.warning("claim failed; retrying", extra={"error": str(exc)})
+                await asyncio.sleep(_RETRY_BACKEND_S)
+                continue
+            if not tasks:
+                await self.backend.wait_for_work(self.config.queues, _IDLE_WAIT_S)
+                continue
+            now = utcnow()
+            for task in tasks:
+                self.metrics.wait_seconds.observe(max((now - task.run_at).total_seconds(), 0))
+                self._dispatch(Running(task, self.registry.find(task.type)))
+
+    def _dispatch(self, running: Running) -> None:
+        self._running[running.task.id] = running
+        handler = running.handler
+        if handler is None:
+            self._deliver(running, no_handler(running, self.config.worker_id), counted=False)
+        elif handler.is_async:
+            self._async_busy += 1
+            running.asyncio_task = asyncio.create_task(run_async(running))
+            running.asyncio_task.add_done_callback(lambda done: self._on_async_done(running, done))
+        else:
+            self._sync_busy += 1
+            self.slots.put(running)
+
+    def _on_async_done(self, running: Running, done: asyncio.Task[Outcome]) -> None:
+        if done.cancelled():
+            outcome = Outcome(running.task.id, running.token, OutcomeKind.RELEASE)
+        elif (error := done.exception()) is not None:
+            outcome = Outcome(
+                running.task.id,
+                running.token,
+                OutcomeKind.FAILED,
+                error=f"{type(error).__name__}: {error}",
+            )
+        else:
+            outcome = done.result()
+        self._deliver(running, outcome)
+
+    def _deliver_threadsafe(self, running: Running, outcome: Outcome) -> None:
+        assert self._loop is not None
+        with contextlib.suppress(RuntimeError):  # the loop closed: the lease will expire
+            self._loop.call_soon_threadsafe(self._deliver, running, outcome)
+
+    def _deliver(self, running: Running, outcome: Outcome, counted: bool = True) -> None:
+        if counted and running.handler is not None:
+            if running.handler.is_async:
+                self._async_busy -= 1
+            else:
+                self._sync_busy -= 1
+        if running.has_outcome:  # released on shutdown before the handler returned
+            return
+        elapsed = time.monotonic() - running.started_monotonic
+        self.metrics.run_seconds.labels(running.task.type).observe(elapsed)
+        running.has_outcome = True
+        self._outcomes.append((running, outcome))
+        self._outcome_ready.set()
+        self._capacity.set()
+
+    async def _finish_loop(self) -> None:
+        while True:
+            await self._outcome_ready.wait()
+            self._outcome_ready.clear()
+            await self._flush_outcomes()
+
+    async def _flush_outcomes(self) -> None:
+        while self._outcomes:
+            batch, self._outcomes = self._outcomes, []
+            try:
+                accepted = await self.backend.finish([o for _, o in batch], utcnow())
+            except BackendUnavailable as exc:
+                # Keep the outcomes (and their leases, renewed meanwhile) and try again.
+                logger.warning("recording outcomes failed; retrying", extra={"error": str(exc)})
+                self._outcomes = batch + self._outcomes
+                await asyncio.sleep(_RETRY_BACKEND_S)
+                continue
+            for (running, outcome), ok in zip(batch, accepted, strict=True):
+                self._running.pop(running.task.id, None)
+                if not self._running:
+                    self._drained.set()
+                if ok:
+                    self.metrics.finished.labels(running.task.type, outcome.kind.value).inc()
+                else:
+                    self.metrics.lost_leases.inc()
+                    logger.warning(
+                        "lease lost; outcome discarded", extra={"task_id": running.task.id}
+                    )
+
+    async def _lease_loop(self) -> None:
+        renew_every = self.config.lease_s / 3
+        last_renewal = time.monotonic()
+        while True:
+            await asyncio.sleep(min(0.5, renew_every))
+            due = time.monotonic() - last_renewal >= renew_every
+            targets = [
+                r
+                for r in self._running.values()
+                if not r.has_outcome and (due or r.progress is not None)
+            ]
+            if not targets:
+                continue
+            try:
+                states = await self.backend.extend(
+                    [r.take_renewal() for r in targets], self.config.lease_s, utcnow()
+                )
+            except BackendUnavailable as exc:
+                logger.warning("lease renewal failed", extra={"error": str(exc)})
+                continue
+            if due:
+                last_renewal = time.monotonic()
+            for running, state in zip(targets, states, strict=True):
+                running.lease_lost = not state.held
+                if state.cancel_requested and not running.cancel_event.is_set():
+                    running.cancel_event.set()
+                    if running.asyncio_task is not None:
+                        running.asyncio_task.cancel()
+
+    async def _reap_loop(self) -> None:
+        while True:
+            try:
+                reaped = await self.backend.reap(utcnow())
+                if reaped:
+                    logger.info("returned tasks with expired leases", extra={"count": reaped})
+            except BackendUnavailable as exc:
+                logger.warning("reap failed", extra={"error": str(exc)})
+            await asyncio.sleep(self.config.reap_interval_s)
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.heartbeat_s)
+            self.monitor.ensure_alive()
+            try:
+                await self._heartbeat_once()
+            except BackendUnavailable as exc:
+                logger.warning("heartbeat failed", extra={"error": str(exc)})
+
+    async def _heartbeat_once(self) -> None:
+        await self.backend.record_worker(self.record())
+
+    def record(self) -> WorkerRecord:
+        return WorkerRecord(
+            id=self.config.worker_id,
+            node=self.config.node,
+            pid=os.getpid(),
+            started_at=self._started_at,
+            last_seen=utcnow(),
+            threads=self.roster.snapshot(),
+            info={
+                "queues": list(self.config.queues),
+                "threads": self.config.threads,
+                "async_concurrency": self.config.async_concurrency,
+                "in_flight": self.in_flight,
+                **self.config.info,
+            },
+        )
