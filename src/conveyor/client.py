@@ -37,6 +37,8 @@ class Portal:
     def close(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self._loop.close()
 
 
 def request_from_kwargs(task_type: str, fields: dict[str, Any]) -> TaskRequest:

@@ -44,7 +44,7 @@ class SlotPool:
                 record.restarts += 1
                 logger.warning(
                     "consumer thread died; restarting it",
-                    extra={"thread": record.name, "restarts": record.restarts},
+                    extra={"thread_name": record.name, "restarts": record.restarts},
                 )
                 self._spawn(record)
                 replaced.append(record)
@@ -74,18 +74,12 @@ class SlotPool:
             try:
                 outcome = run_sync(running)
             except BaseException as exc:
-                # SystemExit and friends end this thread on purpose; the task is failed
-                # (not lost) and the monitor starts a replacement.
+                # SystemExit and friends end this thread, as they would any thread; the
+                # task is failed (not lost) and the monitor starts a replacement.
                 record.touch(ThreadState.DEAD, running.task.id)
-                self._deliver(
-                    running,
-                    Outcome(
-                        running.task.id,
-                        running.token,
-                        OutcomeKind.FAILED,
-                        error=f"{type(exc).__name__} raised by the handler ended its thread: {exc}",
-                    ),
-                )
-                raise
+                error = f"{type(exc).__name__} raised by the handler ended its thread: {exc}"
+                self._deliver(running, Outcome(running.task.id, running.token,
+                                               OutcomeKind.FAILED, error=error))
+                return
             record.touch(ThreadState.IDLE)
             self._deliver(running, outcome)

@@ -1,0 +1,232 @@
+"""The worker on a real SQLite backend: order, supervision, retries, progress, cancel, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from datetime import timedelta
+
+from conveyor.backends.sqlite import SQLiteBackend
+from conveyor.demo import builtin_registry
+from conveyor.errors import TaskCanceledError
+from conveyor.registry import Registry, TaskContext
+from conveyor.service import TaskRequest, TaskService
+from conveyor.task import Status, utcnow
+from tests.support import StartWorker, eventually, wait_final
+
+
+def service_for(backend: SQLiteBackend, registry: Registry) -> TaskService:
+    return TaskService(backend, registry, "test-node")
+
+
+async def submit(service: TaskService, task_type: str, **fields: object) -> str:
+    priority = fields.pop("priority", None)
+    max_attempts = fields.pop("max_attempts", None)
+    [done] = await service.submit([TaskRequest(task_type, dict(fields), priority=priority,  # type: ignore[arg-type]
+                                               max_attempts=max_attempts)])  # type: ignore[arg-type]
+    return done.task.id
+
+
+async def test_sync_and_async_handlers_complete(backend: SQLiteBackend, start_worker: StartWorker) -> None:
+    registry = Registry()
+
+    def double(ctx: TaskContext, n: int) -> int:
+        return n * 2
+
+    async def greet(ctx: TaskContext, name: str) -> str:
+        await asyncio.sleep(0.01)
+        return f"hello {name}"
+
+    registry.register(double)
+    registry.register(greet)
+    service = service_for(backend, registry)
+    await start_worker(registry)
+    sync_id = await submit(service, "double", n=21)
+    async_id = await submit(service, "greet", name="ada")
+    sync_task = await wait_final(service, sync_id)
+    async_task = await wait_final(service, async_id)
+    assert (sync_task.status, sync_task.result) == (Status.COMPLETED, 42)
+    assert (async_task.status, async_task.result) == (Status.COMPLETED, "hello ada")
+    assert sync_task.handled_by == "test-worker-0"
+    assert sync_task.attempts == 1
+
+
+async def test_priority_nine_submitted_last_starts_first(backend: SQLiteBackend, start_worker: StartWorker) -> None:
+    registry = Registry()
+    order: list[int] = []
+
+    def record(ctx: TaskContext, n: int) -> None:
+        order.append(n)
+
+    registry.register(record)
+    service = service_for(backend, registry)
+    for n in range(5):
+        await submit(service, "record", n=n, priority=0)
+    await submit(service, "record", n=99, priority=9)
+    await start_worker(registry, threads=1)
+    await eventually(lambda: len(order) == 6)
+    assert order == [99, 0, 1, 2, 3, 4]
+
+
+async def test_system_exit_kills_a_thread_and_the_monitor_replaces_it(
+    backend: SQLiteBackend, start_worker: StartWorker
+) -> None:
+    registry = builtin_registry()
+
+    def leave(ctx: TaskContext) -> None:
+        raise SystemExit("handler quit")
+
+    registry.register(leave)
+    service = service_for(backend, registry)
+    worker = await start_worker(registry, threads=3)
+    failed = await wait_final(service, await submit(service, "leave"))
+    assert failed.status is Status.FAILED
+    assert "SystemExit" in (failed.error or "")
+
+    consumers = [r for r in worker.roster.records() if r.role == "consumer"]
+    await eventually(lambda: sum(r.restarts for r in consumers) == 1)
+    await eventually(lambda: all(r.thread is not None and r.thread.is_alive() for r in consumers))
+    assert len(consumers) == 3
+    ids = [await submit(service, "add", a=i, b=1) for i in range(6)]
+    results = [(await wait_final(service, i)).result for i in ids]
+    assert results == [1, 2, 3, 4, 5, 6]
+
+
+async def test_failures_retry_with_backoff_then_fail_with_traceback(
+    backend: SQLiteBackend, start_worker: StartWorker
+) -> None:
+    registry = Registry()
+    calls: list[float] = []
+
+    def flaky(ctx: TaskContext) -> None:
+        calls.append(time.monotonic())
+        raise ValueError("boom")
+
+    registry.register(flaky)
+    service = service_for(backend, registry)
+    await start_worker(registry)
+    task = await wait_final(service, await submit(service, "flaky", max_attempts=2))
+    assert task.status is Status.FAILED
+    assert task.attempts == 2
+    assert task.error == "ValueError: boom"
+    assert "raise ValueError" in (task.traceback or "")
+    assert len(calls) == 2
+    assert calls[1] - calls[0] >= 0.5  # the first retry waits at least half the base delay
+
+
+async def test_progress_is_stored_while_the_task_runs(
+    backend: SQLiteBackend, start_worker: StartWorker
+) -> None:
+    registry = Registry()
+    release = threading.Event()
+
+    def slow(ctx: TaskContext) -> str:
+        ctx.progress(0.5, "halfway")
+        release.wait(10)
+        return "done"
+
+    registry.register(slow)
+    service = service_for(backend, registry)
+    await start_worker(registry)
+    task_id = await submit(service, "slow")
+    try:
+        for _ in range(100):
+            task = await service.get(task_id)
+            if task.progress == 0.5:
+                break
+            await asyncio.sleep(0.05)
+        assert (task.progress, task.progress_message) == (0.5, "halfway")
+        assert task.status is Status.PROCESSING
+    finally:
+        release.set()
+    assert (await wait_final(service, task_id)).result == "done"
+
+
+async def test_cancel_of_a_running_task_reaches_the_handler(
+    backend: SQLiteBackend, start_worker: StartWorker
+) -> None:
+    registry = Registry()
+    started = threading.Event()
+
+    def patient(ctx: TaskContext) -> str:
+        started.set()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if ctx.cancelled:
+                raise TaskCanceledError(ctx.task_id)
+            time.sleep(0.01)
+        return "not canceled"
+
+    registry.register(patient)
+    service = service_for(backend, registry)
+    await start_worker(registry, lease_s=0.9)  # renewals (which carry the cancel) every 0.3 s
+    task_id = await submit(service, "patient")
+    await eventually(started.is_set)
+    outcome = await service.cancel(task_id)
+    assert outcome.task.status is Status.PROCESSING
+    assert outcome.task.cancel_requested
+    task = await wait_final(service, task_id)
+    assert task.status is Status.CANCELED
+
+
+async def test_stop_gives_unfinished_tasks_back_without_counting_the_attempt(
+    backend: SQLiteBackend, start_worker: StartWorker
+) -> None:
+    registry = Registry()
+    started, release = threading.Event(), threading.Event()
+
+    def stuck(ctx: TaskContext) -> None:
+        started.set()
+        release.wait(10)
+
+    registry.register(stuck)
+    service = service_for(backend, registry)
+    worker = await start_worker(registry)
+    task_id = await submit(service, "stuck")
+    await eventually(started.is_set)
+    try:
+        await worker.stop(grace_s=0.2)
+    finally:
+        release.set()
+    task = await service.get(task_id)
+    assert task.status is Status.PENDING
+    assert task.attempts == 0
+    assert task.lease_token is None
+
+
+async def test_an_outcome_after_the_lease_was_lost_is_discarded(
+    backend: SQLiteBackend, start_worker: StartWorker
+) -> None:
+    registry = Registry()
+    started, release = threading.Event(), threading.Event()
+
+    def slow(ctx: TaskContext) -> str:
+        started.set()
+        release.wait(10)
+        return "late"
+
+    registry.register(slow)
+    service = service_for(backend, registry)
+    worker = await start_worker(registry, lease_s=60)
+    task_id = await submit(service, "slow", max_attempts=1)
+    await eventually(started.is_set)
+    # Another node's reaper decides the lease expired (as after a long GC pause).
+    assert await backend.reap(utcnow() + timedelta(seconds=120)) == 1
+    release.set()
+    await eventually(lambda: worker.metrics.lost_leases._value.get() == 1)
+    task = await service.get(task_id)
+    assert task.status is Status.FAILED  # the reaper's verdict stands
+    assert task.result is None
+    assert "lease expired" in (task.error or "")
+
+
+async def test_an_idle_worker_wakes_on_submit(backend: SQLiteBackend, start_worker: StartWorker) -> None:
+    registry = builtin_registry()
+    service = service_for(backend, registry)
+    await start_worker(registry)
+    await asyncio.sleep(0.3)  # let it go idle (its idle wait is 5 s)
+    started = time.monotonic()
+    task = await wait_final(service, await submit(service, "add", a=1, b=2))
+    assert task.result == 3
+    assert time.monotonic() - started < 2.0
