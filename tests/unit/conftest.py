@@ -26,16 +26,18 @@ async def backend(db_url: str) -> AsyncIterator[SQLiteBackend]:
     await opened.close()
 
 
-
-
 @pytest.fixture
 async def start_worker(backend: SQLiteBackend) -> AsyncIterator[StartWorker]:
     """Start workers on the test's backend; every one is stopped at teardown."""
     started: list[Worker] = []
 
     async def start(registry: Registry, **config: object) -> Worker:
-        options: dict[str, object] = {"worker_id": f"test-worker-{len(started)}", "node": "test",
-                                      "monitor_interval_s": 0.05, "heartbeat_s": 0.2}
+        options: dict[str, object] = {
+            "worker_id": f"test-worker-{len(started)}",
+            "node": "test",
+            "monitor_interval_s": 0.05,
+            "heartbeat_s": 0.2,
+        }
         options.update(config)
         worker = Worker(backend, registry, WorkerConfig(**options))  # type: ignore[arg-type]
         await worker.start()

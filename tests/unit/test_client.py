@@ -100,8 +100,9 @@ def test_a_task_submitted_by_another_process_runs_here(app: App, db_url: str) ->
         "import conveyor; app = conveyor.App(backend=%r);"
         " h = app.submit('add', a=2, b=40); print(h.id); app.close()" % db_url
     )
-    produced = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                              timeout=60, check=True)
+    produced = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
     task_id = produced.stdout.strip()
     with BackgroundNode(app):
         handle = conveyor.TaskHandle(app, app.portal.call(_get(app, task_id)))

@@ -42,7 +42,9 @@ def test_valid_payload_is_coerced_to_annotations(registry: Registry) -> None:
         ({"width": 1, "depth": 2}, "payload.depth"),
     ],
 )
-def test_bad_payload_names_the_field(registry: Registry, payload: dict[str, Any], field: str) -> None:
+def test_bad_payload_names_the_field(
+    registry: Registry, payload: dict[str, Any], field: str
+) -> None:
     with pytest.raises(InvalidTask) as caught:
         registry.get("area").validate_payload(payload)
     assert caught.value.field == field

@@ -39,7 +39,9 @@ def service(backend: SQLiteBackend) -> TaskService:
 
 async def test_concurrent_submits_share_commits(counting: CountingBackend) -> None:
     svc = service(counting)
-    results = await asyncio.gather(*(svc.submit([TaskRequest("echo", {"n": i})]) for i in range(200)))
+    results = await asyncio.gather(
+        *(svc.submit([TaskRequest("echo", {"n": i})]) for i in range(200))
+    )
     assert len({r[0].task.id for r in results}) == 200
     assert counting.submit_calls < 20  # group commit: far fewer transactions than requests
     stats = await counting.stats()

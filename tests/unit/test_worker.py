@@ -23,12 +23,22 @@ def service_for(backend: SQLiteBackend, registry: Registry) -> TaskService:
 async def submit(service: TaskService, task_type: str, **fields: object) -> str:
     priority = fields.pop("priority", None)
     max_attempts = fields.pop("max_attempts", None)
-    [done] = await service.submit([TaskRequest(task_type, dict(fields), priority=priority,  # type: ignore[arg-type]
-                                               max_attempts=max_attempts)])  # type: ignore[arg-type]
+    [done] = await service.submit(
+        [
+            TaskRequest(
+                task_type,
+                dict(fields),
+                priority=priority,  # type: ignore[arg-type]
+                max_attempts=max_attempts,
+            )
+        ]
+    )  # type: ignore[arg-type]
     return done.task.id
 
 
-async def test_sync_and_async_handlers_complete(backend: SQLiteBackend, start_worker: StartWorker) -> None:
+async def test_sync_and_async_handlers_complete(
+    backend: SQLiteBackend, start_worker: StartWorker
+) -> None:
     registry = Registry()
 
     def double(ctx: TaskContext, n: int) -> int:
@@ -52,7 +62,9 @@ async def test_sync_and_async_handlers_complete(backend: SQLiteBackend, start_wo
     assert sync_task.attempts == 1
 
 
-async def test_priority_nine_submitted_last_starts_first(backend: SQLiteBackend, start_worker: StartWorker) -> None:
+async def test_priority_nine_submitted_last_starts_first(
+    backend: SQLiteBackend, start_worker: StartWorker
+) -> None:
     registry = Registry()
     order: list[int] = []
 
@@ -221,7 +233,9 @@ async def test_an_outcome_after_the_lease_was_lost_is_discarded(
     assert "lease expired" in (task.error or "")
 
 
-async def test_an_idle_worker_wakes_on_submit(backend: SQLiteBackend, start_worker: StartWorker) -> None:
+async def test_an_idle_worker_wakes_on_submit(
+    backend: SQLiteBackend, start_worker: StartWorker
+) -> None:
     registry = builtin_registry()
     service = service_for(backend, registry)
     await start_worker(registry)

@@ -269,7 +269,7 @@ class SQLiteBackend(Backend):
         sql = (
             "UPDATE tasks SET status = 'processing', attempts = attempts + 1, lease_token = ?,"
             " lease_expires_us = ?, handled_by = ?, started_us = ?, updated_us = ?"
-            " WHERE id IN (SELECT id FROM tasks WHERE status = 'pending'"
+            " WHERE id IN (SELECT id FROM tasks INDEXED BY tasks_claim WHERE status = 'pending'"
             f" AND queue IN ({_placeholders(len(queues))}) AND run_at_us <= ?"
             f" ORDER BY priority DESC, id LIMIT ?) RETURNING {_COLUMNS}"
         )

@@ -34,6 +34,8 @@ class WorkerConfig:
     node: str
     queues: tuple[str, ...] = ("default",)
     threads: int = 5
+    prefetch: int = 5
+    """Sync tasks claimed beyond the free slots, so slots never wait for a claim."""
     async_concurrency: int = 100
     lease_s: float = 30.0
     reap_interval_s: float = 2.0
@@ -137,11 +139,19 @@ class Worker:
                 await asyncio.sleep(_RETRY_BACKEND_S)
 
     def _free(self) -> int:
-        free = 0
+        """How many tasks to claim now: none until a quarter of the capacity (slots plus
+        prefetch) is free, so a busy worker claims in batches rather than one by one;
+        anything when it is idle."""
+        free = capacity = 0
         if self._has_sync:
-            free += max(self.config.threads - self._sync_busy, 0)
+            capacity += self.config.threads + self.config.prefetch
+            free += max(self.config.threads + self.config.prefetch - self._sync_busy, 0)
         if self._has_async:
+            capacity += self.config.async_concurrency
             free += max(self.config.async_concurrency - self._async_busy, 0)
+        busy = self._sync_busy + self._async_busy
+        if busy and free < max(1, capacity // 4):
+            return 0
         return min(free, _MAX_CLAIM)
 
     async def _claim_loop(self) -> None:

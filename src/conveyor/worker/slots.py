@@ -78,8 +78,10 @@ class SlotPool:
                 # task is failed (not lost) and the monitor starts a replacement.
                 record.touch(ThreadState.DEAD, running.task.id)
                 error = f"{type(exc).__name__} raised by the handler ended its thread: {exc}"
-                self._deliver(running, Outcome(running.task.id, running.token,
-                                               OutcomeKind.FAILED, error=error))
+                self._deliver(
+                    running,
+                    Outcome(running.task.id, running.token, OutcomeKind.FAILED, error=error),
+                )
                 return
             record.touch(ThreadState.IDLE)
             self._deliver(running, outcome)
