@@ -97,8 +97,8 @@ def test_invalid_submit_is_refused_before_storage(app: App) -> None:
 
 def test_a_task_submitted_by_another_process_runs_here(app: App, db_url: str) -> None:
     script = (
-        "import conveyor; app = conveyor.App(backend=%r);"
-        " h = app.submit('add', a=2, b=40); print(h.id); app.close()" % db_url
+        f"import conveyor; app = conveyor.App(backend={db_url!r});"
+        " h = app.submit('add', a=2, b=40); print(h.id); app.close()"
     )
     produced = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True

@@ -90,7 +90,8 @@ async def test_idempotency_key_returns_the_first_task(backend: SQLiteBackend) ->
     svc = service(backend)
     [first] = await svc.submit([TaskRequest("echo", idempotency_key="order-7")])
     [again] = await svc.submit([TaskRequest("echo", {"other": 1}, idempotency_key="order-7")])
-    assert first.created and not again.created
+    assert first.created
+    assert not again.created
     assert again.task.id == first.task.id
     assert (await backend.stats()).by_status["pending"] == 1
 

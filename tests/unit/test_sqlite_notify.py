@@ -13,10 +13,10 @@ async def test_a_submit_from_another_process_wakes_wait_for_work(
     backend: SQLiteBackend, db_url: str
 ) -> None:
     script = (
-        "import time, conveyor; app = conveyor.App(backend=%r); time.sleep(1.0);"
-        " app.submit('echo'); app.close()" % db_url
+        f"import time, conveyor; app = conveyor.App(backend={db_url!r}); time.sleep(1.0);"
+        " app.submit('echo'); app.close()"
     )
-    producer = subprocess.Popen([sys.executable, "-c", script])
+    producer = subprocess.Popen([sys.executable, "-c", script])  # noqa: ASYNC220
     try:
         started = time.monotonic()
         await backend.wait_for_work(["default"], timeout_s=30)
