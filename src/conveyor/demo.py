@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import math
 import random
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from conveyor.errors import TaskCanceledError
 from conveyor.registry import Registry, TaskContext
-from conveyor.worker.roster import Role, Roster, ThreadRecord, ThreadState
+from conveyor.worker.roster import Role, Roster, ThreadState
+from conveyor.worker.supervised import SupervisedThread
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def random_demo_task(rng: random.Random) -> tuple[str, dict[str, Any], int]:
     return kind, payloads[kind], rng.randint(0, 9)
 
 
-class DemoProducer:
+class DemoProducer(SupervisedThread):
     """A producer thread submitting random demo tasks at `rate` per second."""
 
     def __init__(
@@ -120,30 +120,10 @@ class DemoProducer:
         rate: float,
         roster: Roster,
     ) -> None:
+        super().__init__(roster, "producer", Role.PRODUCER)
         self._submit = submit
         self._interval_s = 1.0 / rate
-        self._stopping = threading.Event()
-        self.record = roster.add(ThreadRecord("producer", Role.PRODUCER))
         self._rng = random.Random()
-
-    def start(self) -> None:
-        thread = threading.Thread(target=self._serve, name="producer", daemon=True)
-        self.record.thread = thread
-        self.record.touch(ThreadState.RUNNING)
-        thread.start()
-
-    def replace_if_dead(self) -> None:
-        thread = self.record.thread
-        if not self._stopping.is_set() and thread is not None and not thread.is_alive():
-            self.record.restarts += 1
-            logger.warning("producer thread died; restarting it")
-            self.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self.record.thread is not None:
-            self.record.thread.join(timeout=5)
-        self.record.touch(ThreadState.STOPPED)
 
     def _serve(self) -> None:
         next_at = time.monotonic()

@@ -80,7 +80,7 @@ class Node:
         self.producer = DemoProducer(submit, self.settings.demo_rate, self.roster)
         self.producer.start()
         if self.worker is not None:
-            self.worker.monitor.watch(self.producer.replace_if_dead)
+            self.worker.monitor.watch(self.producer.restart_if_dead)
 
     async def stop(self) -> None:
         if self.producer is not None:

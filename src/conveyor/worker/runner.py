@@ -295,7 +295,7 @@ class Worker:
     async def _heartbeat_loop(self) -> None:
         while True:
             await asyncio.sleep(self.config.heartbeat_s)
-            self.monitor.ensure_alive()
+            self.monitor.restart_if_dead()
             try:
                 await self._heartbeat_once()
             except BackendUnavailable as exc:
