@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     # Workers
     workers: bool = Field(True, description="run workers in `serve` (false: API only)")
     threads: int = Field(5, ge=1, le=1024, description="thread slots for sync handlers")
+    prefetch: int = Field(
+        0,
+        ge=0,
+        le=1000,
+        description="sync tasks claimed beyond free slots: more throughput, but up to this many"
+        " lower-priority tasks may start before a higher one submitted after them",
+    )
     async_concurrency: int = Field(100, ge=1, description="async handlers running at once")
     queues: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["default"], description="queues to consume"

@@ -244,3 +244,29 @@ async def test_an_idle_worker_wakes_on_submit(
     task = await wait_final(service, await submit(service, "add", a=1, b=2))
     assert task.result == 3
     assert time.monotonic() - started < 2.0
+
+
+async def test_priority_holds_for_tasks_submitted_while_every_slot_is_busy(
+    backend: SQLiteBackend, start_worker: StartWorker
+) -> None:
+    registry = Registry()
+    order: list[int] = []
+    release = threading.Event()
+
+    def record(ctx: TaskContext, n: int) -> None:
+        if n == -1:
+            release.wait(10)
+        order.append(n)
+
+    registry.register(record)
+    service = service_for(backend, registry)
+    await start_worker(registry, threads=1)
+    await submit(service, "record", n=-1)
+    await eventually(lambda: release is not None and len(order) == 0)
+    await asyncio.sleep(0.2)  # the slot is now busy with the blocking task
+    for n in range(3):
+        await submit(service, "record", n=n, priority=0)
+    await submit(service, "record", n=9, priority=9)
+    release.set()
+    await eventually(lambda: len(order) == 5)
+    assert order == [-1, 9, 0, 1, 2]

@@ -185,6 +185,7 @@ class SQLiteBackend(Backend):
             "conveyor-sqlite-writer",
             transactional=True,
             on_commit=lambda changes: self._broadcast.publish(changes.work, changes.final_ids),
+            synchronous=self.synchronous,
         )
         self._reader = DbThread(url, self._connect, "conveyor-sqlite-reader", transactional=False)
         self._opened = False
@@ -287,7 +288,8 @@ class SQLiteBackend(Backend):
         def take(c: sqlite3.Connection, _: Changes) -> list[Task]:
             return [_row_to_task(row) for row in c.execute(sql, params).fetchall()]
 
-        claimed = await self._writer.run(take)
+        # A claim lost to a power cut leaves the task pending, as if never claimed.
+        claimed = await self._writer.run(take, durable=False)
         claimed.sort(key=lambda task: (-task.priority, task.id))
         return claimed
 
@@ -322,7 +324,7 @@ class SQLiteBackend(Backend):
                 states.append(LeaseState(r.task_id, row is not None, bool(row and row[0])))
             return states
 
-        return await self._writer.run(renew)
+        return await self._writer.run(renew, durable=False)
 
     async def finish(self, outcomes: Sequence[Outcome], now: datetime) -> list[bool]:
         now_us = _us(now)
@@ -497,7 +499,7 @@ class SQLiteBackend(Backend):
             )
             c.execute("DELETE FROM workers WHERE last_seen_us < ?", (day_ago,))
 
-        await self._writer.run(upsert)
+        await self._writer.run(upsert, durable=False)
 
     async def remove_worker(self, worker_id: str) -> None:
         await self._writer.run(

@@ -44,6 +44,7 @@ Job = Callable[[sqlite3.Connection, Changes], T]
 class _Queued(Generic[T]):
     job: Job[T]
     future: concurrent.futures.Future[T]
+    durable: bool
 
 
 class DbThread:
@@ -57,11 +58,14 @@ class DbThread:
         *,
         transactional: bool,
         on_commit: Callable[[Changes], None] | None = None,
+        synchronous: str = "FULL",
     ) -> None:
         self._url = url
         self._connect = connect
         self._transactional = transactional
         self._on_commit = on_commit
+        self._synchronous = synchronous
+        self._current_synchronous = synchronous
         self._jobs: queue.SimpleQueue[_Queued[object] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._ready = concurrent.futures.Future[None]()
@@ -75,15 +79,17 @@ class DbThread:
             self._jobs.put(None)
             self._thread.join(timeout=10)
 
-    async def run(self, job: Job[T]) -> T:
-        return await asyncio.wrap_future(self.submit(job))
+    async def run(self, job: Job[T], *, durable: bool = True) -> T:
+        """Run `job`; `durable=False` lets a transaction holding only such jobs skip the
+        fsync (they are durable once any later commit syncs, as WAL frames are ordered)."""
+        return await asyncio.wrap_future(self.submit(job, durable=durable))
 
-    def submit(self, job: Job[T]) -> concurrent.futures.Future[T]:
+    def submit(self, job: Job[T], *, durable: bool = True) -> concurrent.futures.Future[T]:
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
         if not self._thread.is_alive():
             future.set_exception(BackendUnavailable(self._url, "the backend is closed"))
             return future
-        self._jobs.put(_Queued(job, future))  # type: ignore[arg-type]
+        self._jobs.put(_Queued(job, future, durable))  # type: ignore[arg-type]
         return future
 
     def _serve(self) -> None:
@@ -125,6 +131,7 @@ class DbThread:
         outcomes: list[tuple[object, BaseException | None]] = []
         committed = Changes()
         single = len(batch) == 1
+        self._set_synchronous(connection, any(item.durable for item in batch))
         try:
             connection.execute("BEGIN IMMEDIATE")
             for item in batch:
@@ -158,6 +165,12 @@ class DbThread:
                 logger.exception("post-commit notification failed")
         for item, (result, error) in zip(batch, outcomes, strict=True):
             _settle(item, result, error)
+
+    def _set_synchronous(self, connection: sqlite3.Connection, durable: bool) -> None:
+        wanted = self._synchronous if durable or self._synchronous != "FULL" else "NORMAL"
+        if wanted != self._current_synchronous:
+            connection.execute(f"PRAGMA synchronous={wanted}")
+            self._current_synchronous = wanted
 
 
 def _attempt(

@@ -34,7 +34,7 @@ class WorkerConfig:
     node: str
     queues: tuple[str, ...] = ("default",)
     threads: int = 5
-    prefetch: int = 5
+    prefetch: int = 0
     """Sync tasks claimed beyond the free slots, so slots never wait for a claim."""
     async_concurrency: int = 100
     lease_s: float = 30.0

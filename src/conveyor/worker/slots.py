@@ -21,7 +21,8 @@ class SlotPool:
         self._roster = roster
         self._deliver = deliver
         self._prefix = prefix
-        self._inbox: queue.SimpleQueue[Running | None] = queue.SimpleQueue()
+        # Highest priority first, then oldest: prefetched tasks keep the queue's order.
+        self._inbox: queue.PriorityQueue[tuple[int, str, Running | None]] = queue.PriorityQueue()
         self._records: list[ThreadRecord] = []
         self._stopping = threading.Event()
 
@@ -32,7 +33,7 @@ class SlotPool:
             self._spawn(record)
 
     def put(self, running: Running) -> None:
-        self._inbox.put(running)
+        self._inbox.put((-running.task.priority, running.task.id, running))
 
     def replace_dead(self) -> list[ThreadRecord]:
         """Start a new thread for every slot whose thread died; the pool never shrinks."""
@@ -53,7 +54,7 @@ class SlotPool:
     def stop(self, timeout_s: float) -> None:
         self._stopping.set()
         for _ in self._records:
-            self._inbox.put(None)
+            self._inbox.put((-(10**9), "", None))  # ahead of any task
         for record in self._records:
             if record.thread is not None:
                 record.thread.join(timeout=timeout_s)
@@ -67,7 +68,7 @@ class SlotPool:
 
     def _serve(self, record: ThreadRecord) -> None:
         while True:
-            running = self._inbox.get()
+            _, _, running = self._inbox.get()
             if running is None:
                 return
             record.touch(ThreadState.BUSY, running.task.id)
