@@ -251,10 +251,11 @@ async def test_priority_holds_for_tasks_submitted_while_every_slot_is_busy(
 ) -> None:
     registry = Registry()
     order: list[int] = []
-    release = threading.Event()
+    started, release = threading.Event(), threading.Event()
 
     def record(ctx: TaskContext, n: int) -> None:
         if n == -1:
+            started.set()
             release.wait(10)
         order.append(n)
 
@@ -262,8 +263,7 @@ async def test_priority_holds_for_tasks_submitted_while_every_slot_is_busy(
     service = service_for(backend, registry)
     await start_worker(registry, threads=1)
     await submit(service, "record", n=-1)
-    await eventually(lambda: release is not None and len(order) == 0)
-    await asyncio.sleep(0.2)  # the slot is now busy with the blocking task
+    await eventually(started.is_set)  # the only slot is busy from here on
     for n in range(3):
         await submit(service, "record", n=n, priority=0)
     await submit(service, "record", n=9, priority=9)
