@@ -6,15 +6,12 @@ import asyncio
 import threading
 from collections.abc import Coroutine
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
 from conveyor.errors import TaskCanceledError, TaskFailedError, WaitTimeout
 from conveyor.registry import RESERVED_OPTION_NAMES, Handler
-from conveyor.service import TaskRequest
+from conveyor.service import TaskRequest, TaskService
 from conveyor.task import JSONValue, Status, Task
-
-if TYPE_CHECKING:
-    from conveyor.app import App
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -41,6 +38,19 @@ class Portal:
             self._loop.close()
 
 
+class Producer(Protocol):
+    """What handles and task functions need from the App that made them."""
+
+    @property
+    def portal(self) -> Portal: ...
+
+    async def service(self) -> TaskService: ...
+
+    def submit(self, task_type: str, **fields: Any) -> TaskHandle: ...
+
+    async def asubmit(self, task_type: str, **fields: Any) -> TaskHandle: ...
+
+
 def request_from_kwargs(task_type: str, fields: dict[str, Any]) -> TaskRequest:
     """Split keyword arguments into payload fields and submit options."""
     options = {name: fields.pop(name) for name in list(fields) if name in RESERVED_OPTION_NAMES}
@@ -63,7 +73,7 @@ def request_from_kwargs(task_type: str, fields: dict[str, Any]) -> TaskRequest:
 class TaskHandle:
     """A submitted task: look it up, wait for its result, cancel it."""
 
-    def __init__(self, app: App, task: Task, created: bool = True) -> None:
+    def __init__(self, app: Producer, task: Task, created: bool = True) -> None:
         self._app = app
         self.id = task.id
         self.created = created
@@ -112,7 +122,7 @@ class TaskHandle:
 class TaskFunction(Generic[P, R]):
     """A registered handler: call it directly, or `.submit(**fields)` it as a task."""
 
-    def __init__(self, app: App, handler: Handler) -> None:
+    def __init__(self, app: Producer, handler: Handler) -> None:
         self._app = app
         self.handler = handler
         self.name = handler.name
