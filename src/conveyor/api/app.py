@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from conveyor.api import problems, system, tasks
 from conveyor.api.limits import BodySizeLimit
@@ -24,7 +25,8 @@ def create_app(node: Node) -> FastAPI:
         finally:
             await node.stop()
 
-    app = FastAPI(
+    # FastAPIOffline serves /docs assets from the installed package: no CDN needed.
+    app = FastAPIOffline(
         title="Conveyor",
         version=version("conveyor"),
         description="Durable task processing: submit over HTTP, run on supervised workers.",
