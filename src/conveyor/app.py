@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ParamSpec, TypeVar
 
 from conveyor.backends import Backend, open_backend
@@ -89,6 +89,20 @@ class App:
 
     def submit(self, task_type: str, **fields: Any) -> TaskHandle:
         return self.portal.call(self.asubmit(task_type, **fields))
+
+    async def asubmit_many(
+        self, task_type: str, payloads: Iterable[dict[str, Any]], **options: Any
+    ) -> list[TaskHandle]:
+        """Submit many tasks of one type in one transaction (all or none); `options`
+        (priority, queue, ...) apply to each."""
+        requests = [request_from_kwargs(task_type, {**fields, **options}) for fields in payloads]
+        submitted = await (await self.service()).submit(requests)
+        return [TaskHandle(self, s.task, s.created) for s in submitted]
+
+    def submit_many(
+        self, task_type: str, payloads: Iterable[dict[str, Any]], **options: Any
+    ) -> list[TaskHandle]:
+        return self.portal.call(self.asubmit_many(task_type, payloads, **options))
 
     def close(self) -> None:
         if self._backend is not None and self._portal is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from datetime import datetime
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
@@ -49,6 +49,14 @@ class Producer(Protocol):
     def submit(self, task_type: str, **fields: Any) -> TaskHandle: ...
 
     async def asubmit(self, task_type: str, **fields: Any) -> TaskHandle: ...
+
+    def submit_many(
+        self, task_type: str, payloads: Iterable[dict[str, Any]], **options: Any
+    ) -> list[TaskHandle]: ...
+
+    async def asubmit_many(
+        self, task_type: str, payloads: Iterable[dict[str, Any]], **options: Any
+    ) -> list[TaskHandle]: ...
 
 
 def request_from_kwargs(task_type: str, fields: dict[str, Any]) -> TaskRequest:
@@ -139,3 +147,12 @@ class TaskFunction(Generic[P, R]):
 
     async def asubmit(self, **fields: Any) -> TaskHandle:
         return await self._app.asubmit(self.name, **fields)
+
+    def submit_many(self, payloads: Iterable[dict[str, Any]], **options: Any) -> list[TaskHandle]:
+        """Submit one task per payload in one transaction (all or none)."""
+        return self._app.submit_many(self.name, payloads, **options)
+
+    async def asubmit_many(
+        self, payloads: Iterable[dict[str, Any]], **options: Any
+    ) -> list[TaskHandle]:
+        return await self._app.asubmit_many(self.name, payloads, **options)

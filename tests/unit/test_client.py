@@ -111,3 +111,17 @@ def test_a_task_submitted_by_another_process_runs_here(app: App, db_url: str) ->
 
 async def _get(app: App, task_id: str) -> conveyor.Task:
     return await (await app.service()).get(task_id)
+
+
+def test_submit_many_is_all_or_nothing(app: App) -> None:
+    handles = app.submit_many("shout", [{"text": "a"}, {"text": "b"}], priority=3)
+    assert [h.get().payload for h in handles] == [{"text": "a"}, {"text": "b"}]
+    assert {h.get().priority for h in handles} == {3}
+    with pytest.raises(conveyor.InvalidTask) as caught:
+        app.submit_many("shout", [{"text": "c"}, {"wrong": 1}])
+    assert caught.value.field == "tasks[1].payload.text"
+    assert app.portal.call(_count(app)) == 2
+
+
+async def _count(app: App) -> int:
+    return sum((await (await app.service()).stats()).by_status.values())
