@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 _IDLE_WAIT_S = 5.0
 _RETRY_BACKEND_S = 0.5
 _MAX_CLAIM = 256
+_CANCEL_CHECK_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,7 +255,9 @@ class Worker:
                     )
 
     async def _lease_loop(self) -> None:
-        renew_every = self.config.lease_s / 3
+        # Renewals also bring back cancel requests, so they come at least every second
+        # (cheap: a renewal-only commit skips the fsync).
+        renew_every = min(self.config.lease_s / 3, _CANCEL_CHECK_S)
         last_renewal = time.monotonic()
         while True:
             await asyncio.sleep(min(0.5, renew_every))
