@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from conveyor.api import problems, system, tasks
+from conveyor.api.fastpath import SubmitFastPath
 from conveyor.api.limits import BodySizeLimit
 from conveyor.node import Node
 
@@ -36,4 +37,8 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(tasks.router(node.service, node.settings.max_wait_seconds))
     app.include_router(system.router(node))
     app.add_middleware(BodySizeLimit, max_bytes=node.settings.max_body_bytes)
+    # Added last, so it runs first: the hot submit route skips the framework's routing.
+    app.add_middleware(
+        SubmitFastPath, service=node.service, max_body_bytes=node.settings.max_body_bytes
+    )
     return app
