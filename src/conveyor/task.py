@@ -45,7 +45,9 @@ def format_time(value: datetime | None) -> str | None:
     """RFC 3339 in UTC with microseconds and a `Z`, e.g. 2024-10-28T08:04:08.990161Z."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")[:-6] + "Z"  # "+00:00" -> "Z"
 
 
 @dataclass(frozen=True, slots=True)
