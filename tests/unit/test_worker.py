@@ -270,3 +270,34 @@ async def test_priority_holds_for_tasks_submitted_while_every_slot_is_busy(
     release.set()
     await eventually(lambda: len(order) == 5)
     assert order == [-1, 9, 0, 1, 2]
+
+
+async def test_a_sync_handler_past_its_timeout_fails_on_time_and_the_pool_stays_full(
+    backend: SQLiteBackend, start_worker: StartWorker
+) -> None:
+    registry = builtin_registry()
+    release = threading.Event()
+
+    def hang(ctx: TaskContext) -> None:
+        release.wait(30)
+
+    registry.register(hang)
+    service = service_for(backend, registry)
+    worker = await start_worker(registry, threads=2)
+    try:
+        [hung] = await service.submit([TaskRequest("hang", timeout_s=0.5, max_attempts=1)])
+        started = time.monotonic()
+        failed = await wait_final(service, hung.task.id)
+        assert time.monotonic() - started < 5
+        assert failed.status is Status.FAILED
+        assert failed.error == "TimeoutError: timed out after 0.5 s"
+        consumers = [r for r in worker.roster.records() if r.role == "consumer"]
+        assert sum(r.restarts for r in consumers) == 1
+        # both slots serve again, though one old thread still hangs in the handler
+        ids = [await submit(service, "sleep", seconds=1.5) for _ in range(2)]
+        begun = time.monotonic()
+        for task_id in ids:
+            assert (await wait_final(service, task_id)).status is Status.COMPLETED
+        assert time.monotonic() - begun < 2.9  # in parallel: one slot would need 3 s
+    finally:
+        release.set()

@@ -36,6 +36,9 @@ class ThreadRecord:
     last_active: float = field(default_factory=time.time)
     restarts: int = 0
     thread: threading.Thread | None = field(default=None, repr=False)
+    generation: int = 0
+    """Bumped when the slot's thread is abandoned (a timed-out handler keeps running in
+    it); a thread whose generation is stale exits instead of taking more work."""
 
     def touch(self, state: ThreadState, task_id: str | None = None) -> None:
         self.state = state

@@ -64,6 +64,7 @@ class Worker:
         self.monitor = Monitor(self.roster, config.monitor_interval_s)
         self.slots = SlotPool(config.threads, self.roster, self._deliver_threadsafe, "consumer")
         self.monitor.watch(self.slots.replace_dead)
+        self.monitor.watch(self.slots.enforce_timeouts)
         self._has_sync = any(not h.is_async for h in registry)
         self._has_async = any(h.is_async for h in registry)
         self._running: dict[str, Running] = {}
@@ -211,13 +212,13 @@ class Worker:
             self._loop.call_soon_threadsafe(self._deliver, running, outcome)
 
     def _deliver(self, running: Running, outcome: Outcome, counted: bool = True) -> None:
+        if running.has_outcome:  # timed out, or released on shutdown, before it returned
+            return
         if counted and running.handler is not None:
             if running.handler.is_async:
                 self._async_busy -= 1
             else:
                 self._sync_busy -= 1
-        if running.has_outcome:  # released on shutdown before the handler returned
-            return
         elapsed = time.monotonic() - running.started_monotonic
         self.metrics.run_seconds.labels(running.task.type).observe(elapsed)
         running.has_outcome = True

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 
 from conveyor.backends.base import Outcome, OutcomeKind
-from conveyor.worker.execution import DeliverOutcome, Running, run_sync
+from conveyor.worker.execution import DeliverOutcome, Running, errored, run_sync
 from conveyor.worker.roster import Role, Roster, ThreadRecord, ThreadState
 
 logger = logging.getLogger(__name__)
@@ -24,6 +25,8 @@ class SlotPool:
         # Highest priority first, then oldest: prefetched tasks keep the queue's order.
         self._inbox: queue.PriorityQueue[tuple[int, str, Running | None]] = queue.PriorityQueue()
         self._records: list[ThreadRecord] = []
+        self._current: dict[str, Running] = {}  # slot name -> the task its thread runs
+        self._lock = threading.Lock()  # a timeout and a handler returning may race
         self._stopping = threading.Event()
 
     def start(self) -> None:
@@ -51,6 +54,34 @@ class SlotPool:
                 replaced.append(record)
         return replaced
 
+    def enforce_timeouts(self) -> list[ThreadRecord]:
+        """Fail (or retry) sync tasks past their timeout now, and give their slots a new
+        thread: Python cannot stop a thread, so the old one is abandoned to finish alone
+        and its late outcome is ignored."""
+        if self._stopping.is_set():
+            return []
+        now = time.monotonic()
+        abandoned = []
+        for record in self._records:
+            with self._lock:
+                running = self._current.get(record.name)
+                timeout = running.task.timeout_s if running is not None else None
+                if running is None or timeout is None:
+                    continue
+                if now - running.started_monotonic < timeout:
+                    continue
+                del self._current[record.name]
+                record.generation += 1
+                record.restarts += 1
+            self._deliver(running, errored(running, TimeoutError(f"timed out after {timeout:g} s")))
+            logger.warning(
+                "task timed out; its thread is abandoned and replaced",
+                extra={"task_id": running.task.id, "thread_name": record.name},
+            )
+            self._spawn(record)
+            abandoned.append(record)
+        return abandoned
+
     def stop(self, timeout_s: float) -> None:
         self._stopping.set()
         for _ in self._records:
@@ -61,17 +92,22 @@ class SlotPool:
             record.touch(ThreadState.STOPPED)
 
     def _spawn(self, record: ThreadRecord) -> None:
-        thread = threading.Thread(target=self._serve, args=(record,), name=record.name, daemon=True)
+        thread = threading.Thread(
+            target=self._serve, args=(record, record.generation), name=record.name, daemon=True
+        )
         record.thread = thread
         record.touch(ThreadState.IDLE)
         thread.start()
 
-    def _serve(self, record: ThreadRecord) -> None:
+    def _serve(self, record: ThreadRecord, generation: int) -> None:
         while True:
             _, _, running = self._inbox.get()
             if running is None:
                 return
-            record.touch(ThreadState.BUSY, running.task.id)
+            with self._lock:
+                running.started_monotonic = time.monotonic()
+                self._current[record.name] = running
+                record.touch(ThreadState.BUSY, running.task.id)
             try:
                 outcome = run_sync(running)
             except BaseException as exc:
@@ -84,5 +120,13 @@ class SlotPool:
                     Outcome(running.task.id, running.token, OutcomeKind.FAILED, error=error),
                 )
                 return
-            record.touch(ThreadState.IDLE)
+            with self._lock:
+                abandoned = record.generation != generation
+                if not abandoned:
+                    self._current.pop(record.name, None)
+                    record.touch(ThreadState.IDLE)
+            # Delivered either way: the worker keeps the first outcome of a task and
+            # ignores a second, so a handler finishing just as it times out is not lost.
             self._deliver(running, outcome)
+            if abandoned:
+                return
