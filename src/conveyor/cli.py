@@ -253,6 +253,21 @@ def cancel(
 
 
 @cli.command()
+def retry(
+    task_id: Annotated[str, typer.Argument(metavar="ID")],
+    backend: BackendOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Put a failed or canceled task back to pending."""
+    settings = _settings(config, backend=backend)
+
+    async def body(service: Any) -> Any:
+        return (await service.retry(task_id)).task
+
+    _print_json(_with_app(settings, body).to_json())
+
+
+@cli.command()
 def tasks(
     status: Annotated[Status | None, typer.Option(help="only this status")] = None,
     task_type: Annotated[str | None, typer.Option("--type", help="only this type")] = None,

@@ -15,8 +15,8 @@ from typing import TypeVar
 
 import uuid_utils
 
-from conveyor.backends.base import Backend, CancelOutcome, Page, Stats, TaskFilter
-from conveyor.errors import InvalidTask, TaskFinished, TaskNotFound
+from conveyor.backends.base import Backend, Page, Stats, StatusChange, TaskFilter
+from conveyor.errors import InvalidTask, TaskFinished, TaskNotFound, TaskRunning
 from conveyor.metrics import Metrics
 from conveyor.registry import Registry
 from conveyor.task import (
@@ -204,7 +204,7 @@ class TaskService:
     async def stats(self) -> Stats:
         return await self.backend.stats()
 
-    async def cancel(self, task_id: str) -> CancelOutcome:
+    async def cancel(self, task_id: str) -> StatusChange:
         """Pending: canceled now. Running: cancel requested (the handler is told).
         Finished: TaskFinished."""
         [outcome] = await self.backend.cancel([task_id], utcnow())
@@ -213,6 +213,21 @@ class TaskService:
         if outcome.previous.is_final:
             raise TaskFinished(task_id, outcome.previous.value, "canceled")
         return outcome
+
+    async def retry(self, task_id: str) -> StatusChange:
+        """A failed or canceled task goes back to pending with a fresh attempt budget."""
+        [change] = await self.backend.retry([task_id], utcnow())
+        if change is None:
+            raise TaskNotFound(task_id)
+        if change.previous is Status.COMPLETED:
+            raise TaskFinished(task_id, "completed", "retried")
+        if not change.previous.is_final:
+            raise TaskRunning(
+                task_id,
+                f"task {task_id} is {change.previous.value}; only failed or canceled tasks"
+                " can be retried",
+            )
+        return change
 
 
 def _first(*values: _T | None) -> _T:

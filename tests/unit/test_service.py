@@ -10,7 +10,7 @@ import pytest
 
 from conveyor.backends.sqlite import SQLiteBackend
 from conveyor.demo import builtin_registry
-from conveyor.errors import InvalidTask, TaskFinished, TaskNotFound
+from conveyor.errors import InvalidTask, TaskFinished, TaskNotFound, TaskRunning
 from conveyor.service import TaskRequest, TaskService
 from conveyor.task import Status, Task, utcnow
 
@@ -111,3 +111,18 @@ async def test_cancel_rules(backend: SQLiteBackend) -> None:
         await svc.cancel(done.task.id)
     with pytest.raises(TaskNotFound):
         await svc.cancel("0000")
+
+
+async def test_retry_rules(backend: SQLiteBackend) -> None:
+    svc = service(backend)
+    [done] = await svc.submit([TaskRequest("echo")])
+    with pytest.raises(TaskRunning):
+        await svc.retry(done.task.id)  # still pending
+    await svc.cancel(done.task.id)
+    change = await svc.retry(done.task.id)
+    assert change.previous is Status.CANCELED
+    assert change.task.status is Status.PENDING
+    assert change.task.attempts == 0
+    assert change.task.finished_at is None
+    with pytest.raises(TaskNotFound):
+        await svc.retry("0000")

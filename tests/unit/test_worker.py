@@ -301,3 +301,25 @@ async def test_a_sync_handler_past_its_timeout_fails_on_time_and_the_pool_stays_
         assert time.monotonic() - begun < 2.9  # in parallel: one slot would need 3 s
     finally:
         release.set()
+
+
+async def test_a_failed_task_retried_runs_again(
+    backend: SQLiteBackend, start_worker: StartWorker
+) -> None:
+    registry = Registry()
+    calls: list[int] = []
+
+    def once_bad(ctx: TaskContext) -> str:
+        calls.append(ctx.attempt)
+        if len(calls) == 1:
+            raise ValueError("first time")
+        return "ok"
+
+    registry.register(once_bad)
+    service = service_for(backend, registry)
+    await start_worker(registry)
+    task_id = await submit(service, "once_bad", max_attempts=1)
+    assert (await wait_final(service, task_id)).status is Status.FAILED
+    await service.retry(task_id)
+    task = await wait_final(service, task_id)
+    assert (task.status, task.result, task.attempts) == (Status.COMPLETED, "ok", 1)

@@ -114,4 +114,11 @@ def router(service: TaskService, max_wait_s: float) -> APIRouter:
         outcome = await service.cancel(task_id)
         return json_response(outcome.task.to_json(), 200 if outcome.task.status.is_final else 202)
 
+    @api.post(
+        "/tasks/{task_id}/retry",
+        summary="Put a failed or canceled task back to pending (409 otherwise)",
+    )
+    async def retry_task(task_id: str) -> Response:
+        return json_response((await service.retry(task_id)).task.to_json())
+
     return api

@@ -56,8 +56,8 @@ class LeaseState:
 
 
 @dataclass(frozen=True, slots=True)
-class CancelOutcome:
-    """The task after a cancel, and its status before it."""
+class StatusChange:
+    """The task after a cancel or retry, and its status before it."""
 
     task: Task
     previous: Status
@@ -148,9 +148,15 @@ class Backend(ABC):
         (True), else it changes nothing (False: the lease was lost)."""
 
     @abstractmethod
-    async def cancel(self, ids: Sequence[str], now: datetime) -> list[CancelOutcome | None]:
+    async def cancel(self, ids: Sequence[str], now: datetime) -> list[StatusChange | None]:
         """Pending tasks become canceled at once; processing ones get `cancel_requested`;
         finished ones are left as they are. None for an unknown id."""
+
+    @abstractmethod
+    async def retry(self, ids: Sequence[str], now: datetime) -> list[StatusChange | None]:
+        """Failed and canceled tasks go back to pending, due now, with a fresh attempt
+        budget (attempts 0) and their last error kept; others are left as they are.
+        None for an unknown id."""
 
     @abstractmethod
     async def get(self, ids: Sequence[str]) -> list[Task | None]:

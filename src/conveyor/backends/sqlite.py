@@ -16,13 +16,13 @@ import orjson
 
 from conveyor.backends.base import (
     Backend,
-    CancelOutcome,
     LeaseState,
     Outcome,
     OutcomeKind,
     Page,
     Renewal,
     Stats,
+    StatusChange,
     TaskFilter,
     WorkerRecord,
 )
@@ -367,11 +367,11 @@ class SQLiteBackend(Backend):
 
         return await self._writer.run(record)
 
-    async def cancel(self, ids: Sequence[str], now: datetime) -> list[CancelOutcome | None]:
+    async def cancel(self, ids: Sequence[str], now: datetime) -> list[StatusChange | None]:
         now_us = _us(now)
 
-        def cancel(c: sqlite3.Connection, changes: Changes) -> list[CancelOutcome | None]:
-            outcomes: list[CancelOutcome | None] = []
+        def cancel(c: sqlite3.Connection, changes: Changes) -> list[StatusChange | None]:
+            outcomes: list[StatusChange | None] = []
             for task_id in ids:
                 row = c.execute("SELECT status FROM tasks WHERE id = ?", (task_id,)).fetchone()
                 if row is None:
@@ -391,10 +391,36 @@ class SQLiteBackend(Backend):
                         (now_us, task_id),
                     )
                 after = c.execute(f"SELECT {_COLUMNS} FROM tasks WHERE id = ?", (task_id,))
-                outcomes.append(CancelOutcome(_row_to_task(after.fetchone()), previous))
+                outcomes.append(StatusChange(_row_to_task(after.fetchone()), previous))
             return outcomes
 
         return await self._writer.run(cancel)
+
+    async def retry(self, ids: Sequence[str], now: datetime) -> list[StatusChange | None]:
+        now_us = _us(now)
+
+        def retry(c: sqlite3.Connection, changes: Changes) -> list[StatusChange | None]:
+            outcomes: list[StatusChange | None] = []
+            for task_id in ids:
+                row = c.execute("SELECT status FROM tasks WHERE id = ?", (task_id,)).fetchone()
+                if row is None:
+                    outcomes.append(None)
+                    continue
+                previous = Status(row[0])
+                if previous in (Status.FAILED, Status.CANCELED):
+                    c.execute(
+                        "UPDATE tasks SET status = 'pending', attempts = 0, run_at_us = ?,"
+                        " result = NULL, finished_us = NULL, started_us = NULL,"
+                        " cancel_requested = 0, progress = NULL, progress_message = NULL,"
+                        " updated_us = ? WHERE id = ?",
+                        (now_us, now_us, task_id),
+                    )
+                    changes.work = True
+                after = c.execute(f"SELECT {_COLUMNS} FROM tasks WHERE id = ?", (task_id,))
+                outcomes.append(StatusChange(_row_to_task(after.fetchone()), previous))
+            return outcomes
+
+        return await self._writer.run(retry)
 
     async def get(self, ids: Sequence[str]) -> list[Task | None]:
         if not ids:
