@@ -118,7 +118,8 @@ class Backend(ABC):
 
         Returns the stored task for each input, in order. A task whose
         `idempotency_key` is already stored is not stored again: the existing task is
-        returned in its place (the caller tells by its different id).
+        returned in its place (the caller tells by its different id). An id that is
+        already stored raises InvalidTask and stores nothing.
         """
 
     @abstractmethod

@@ -240,7 +240,10 @@ class SQLiteBackend(Backend):
             stored: list[Task] = []
             plain = [row for row, task in zip(rows, tasks, strict=True) if not task.idempotency_key]
             if len(plain) == len(rows):
-                c.executemany(_INSERT, rows)
+                try:
+                    c.executemany(_INSERT, rows)
+                except sqlite3.IntegrityError as exc:
+                    raise InvalidTask(f"a task id is already stored: {exc}", field="id") from exc
                 changes.work = True
                 return list(tasks)
             for row, task in zip(rows, tasks, strict=True):

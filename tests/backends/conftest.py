@@ -1,0 +1,69 @@
+"""The conformance suite's fixtures: one `backend` per kind, opened fresh for each test.
+
+Adding a backend is one entry in BACKENDS. Kinds that need a service skip with the reason
+when it is unreachable, unless CONVEYOR_REQUIRE_SERVICES=1 (CI), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import uuid_utils
+
+from conveyor.backends import Backend, open_backend
+from conveyor.task import Status, Task, utcnow
+
+# kind -> (URL factory taking tmp_path, service needed or None)
+BACKENDS: dict[str, tuple[Callable[[Path], str], str | None]] = {
+    "sqlite": (lambda tmp: f"sqlite:///{tmp / 'conformance.db'}", None),
+}
+
+
+def _unreachable(kind: str, reason: str) -> None:
+    message = f"{kind} backend not tested: {reason}"
+    if os.environ.get("CONVEYOR_REQUIRE_SERVICES") == "1":
+        pytest.fail(message + " (CONVEYOR_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    url_for, _service = BACKENDS[request.param]
+    opened = open_backend(url_for(tmp_path))
+    try:
+        await opened.open()
+    except Exception as exc:  # a service that is down: skip or fail, as configured
+        _unreachable(request.param, str(exc))
+    yield opened
+    await opened.close()
+
+
+MakeTask = Callable[..., Task]
+
+
+@pytest.fixture
+def make_task() -> MakeTask:
+    """New pending tasks with time-ordered ids; keyword arguments override fields."""
+
+    def make(**fields: object) -> Task:
+        now: datetime = fields.pop("now", None) or utcnow()  # type: ignore[assignment]
+        base: dict[str, object] = {
+            "id": str(uuid_utils.uuid7()),
+            "type": "echo",
+            "payload": {},
+            "priority": 5,
+            "queue": "default",
+            "status": Status.PENDING,
+            "attempts": 0,
+            "max_attempts": 3,
+            "created_at": now,
+            "run_at": now,
+        }
+        base.update(fields)
+        return Task(**base)  # type: ignore[arg-type]
+
+    return make

@@ -1,0 +1,108 @@
+"""finish: each outcome kind, applied only under the current lease."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from conveyor.backends import Backend
+from conveyor.backends.base import Outcome, OutcomeKind
+from conveyor.task import Status, Task, utcnow
+from tests.backends.conftest import MakeTask
+
+
+async def claim_one(backend: Backend, make_task: MakeTask) -> Task:
+    await backend.submit([make_task()])
+    [task] = await backend.claim("w", ["default"], 1, 30, utcnow())
+    assert task.lease_token is not None
+    return task
+
+
+async def finished(backend: Backend, task: Task, outcome: Outcome) -> Task:
+    assert await backend.finish([outcome], utcnow()) == [True]
+    [after] = await backend.get([task.id])
+    assert after is not None
+    return after
+
+
+async def test_completed_keeps_the_result(backend: Backend, make_task: MakeTask) -> None:
+    task = await claim_one(backend, make_task)
+    after = await finished(
+        backend,
+        task,
+        Outcome(task.id, task.lease_token or "", OutcomeKind.COMPLETED, {"sum": [1, 2]}),
+    )
+    assert (after.status, after.result) == (Status.COMPLETED, {"sum": [1, 2]})
+    assert after.finished_at is not None
+    assert after.lease_token is None
+
+
+async def test_failed_keeps_error_and_traceback(backend: Backend, make_task: MakeTask) -> None:
+    task = await claim_one(backend, make_task)
+    outcome = Outcome(
+        task.id,
+        task.lease_token or "",
+        OutcomeKind.FAILED,
+        error="ValueError: x",
+        traceback="Traceback ...",
+    )
+    after = await finished(backend, task, outcome)
+    assert (after.status, after.error, after.traceback) == (
+        Status.FAILED,
+        "ValueError: x",
+        "Traceback ...",
+    )
+    assert after.finished_at is not None
+
+
+async def test_retry_goes_back_to_pending_at_run_at(backend: Backend, make_task: MakeTask) -> None:
+    task = await claim_one(backend, make_task)
+    run_at = utcnow() + timedelta(seconds=60)
+    after = await finished(
+        backend,
+        task,
+        Outcome(task.id, task.lease_token or "", OutcomeKind.RETRY, error="boom", run_at=run_at),
+    )
+    assert after.status is Status.PENDING
+    assert after.attempts == 1
+    assert after.error == "boom"
+    assert await backend.claim("w", ["default"], 1, 30, utcnow()) == []
+    [again] = await backend.claim("w", ["default"], 1, 30, run_at + timedelta(seconds=1))
+    assert again.attempts == 2
+
+
+async def test_release_does_not_count_the_attempt(backend: Backend, make_task: MakeTask) -> None:
+    task = await claim_one(backend, make_task)
+    after = await finished(
+        backend, task, Outcome(task.id, task.lease_token or "", OutcomeKind.RELEASE)
+    )
+    assert (after.status, after.attempts) == (Status.PENDING, 0)
+    assert len(await backend.claim("w", ["default"], 1, 30, utcnow())) == 1
+
+
+async def test_canceled(backend: Backend, make_task: MakeTask) -> None:
+    task = await claim_one(backend, make_task)
+    after = await finished(
+        backend,
+        task,
+        Outcome(task.id, task.lease_token or "", OutcomeKind.CANCELED, error="canceled"),
+    )
+    assert after.status is Status.CANCELED
+    assert after.finished_at is not None
+
+
+async def test_only_one_of_two_outcomes_for_the_same_lease_applies(
+    backend: Backend, make_task: MakeTask
+) -> None:
+    task = await claim_one(backend, make_task)
+    token = task.lease_token or ""
+    accepted = await backend.finish(
+        [
+            Outcome(task.id, token, OutcomeKind.COMPLETED, 1),
+            Outcome(task.id, token, OutcomeKind.FAILED, error="late"),
+        ],
+        utcnow(),
+    )
+    assert accepted == [True, False]
+    [after] = await backend.get([task.id])
+    assert after is not None
+    assert (after.status, after.result) == (Status.COMPLETED, 1)

@@ -1,0 +1,89 @@
+"""Leases: renewal with the token, stale tokens, the reaper."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from conveyor.backends import Backend
+from conveyor.backends.base import Outcome, OutcomeKind, Renewal
+from conveyor.task import Status, Task, utcnow
+from tests.backends.conftest import MakeTask
+
+
+async def claimed(backend: Backend, make_task: MakeTask, **fields: object) -> Task:
+    await backend.submit([make_task(**fields)])
+    [task] = await backend.claim("w", ["default"], 1, 30, utcnow())
+    return task
+
+
+async def test_extend_moves_the_lease_and_stores_progress(
+    backend: Backend, make_task: MakeTask
+) -> None:
+    task = await claimed(backend, make_task)
+    later = utcnow() + timedelta(seconds=20)
+    assert task.lease_token is not None
+    [state] = await backend.extend([Renewal(task.id, task.lease_token, 0.4, "reading")], 30, later)
+    assert state.held
+    assert not state.cancel_requested
+    [after] = await backend.get([task.id])
+    assert after is not None
+    assert after.lease_expires_at is not None
+    assert abs((after.lease_expires_at - later).total_seconds() - 30) < 0.01
+    assert (after.progress, after.progress_message) == (0.4, "reading")
+
+
+async def test_a_stale_token_changes_nothing(backend: Backend, make_task: MakeTask) -> None:
+    task = await claimed(backend, make_task)
+    [state] = await backend.extend([Renewal(task.id, "stale", 0.9)], 30, utcnow())
+    assert not state.held
+    assert await backend.finish(
+        [Outcome(task.id, "stale", OutcomeKind.COMPLETED, "x")], utcnow()
+    ) == [False]
+    [after] = await backend.get([task.id])
+    assert after is not None
+    assert after.status is Status.PROCESSING
+    assert after.progress is None
+    assert after.result is None
+
+
+async def test_reap_returns_expired_tasks_to_pending(backend: Backend, make_task: MakeTask) -> None:
+    task = await claimed(backend, make_task)
+    assert await backend.reap(utcnow()) == 0  # not expired yet
+    assert await backend.reap(utcnow() + timedelta(seconds=31)) == 1
+    [after] = await backend.get([task.id])
+    assert after is not None
+    assert after.status is Status.PENDING
+    assert after.attempts == 1
+    assert after.lease_token is None
+    assert "lease expired" in (after.error or "")
+    # the old lease holder can no longer record an outcome
+    assert task.lease_token is not None
+    assert await backend.finish(
+        [Outcome(task.id, task.lease_token, OutcomeKind.COMPLETED)], utcnow()
+    ) == [False]
+    [again] = await backend.claim("w2", ["default"], 1, 30, utcnow())
+    assert again.attempts == 2
+    assert again.lease_token != task.lease_token
+
+
+async def test_reap_fails_a_task_whose_attempts_are_used_up(
+    backend: Backend, make_task: MakeTask
+) -> None:
+    task = await claimed(backend, make_task, max_attempts=1)
+    assert await backend.reap(utcnow() + timedelta(seconds=31)) == 1
+    [after] = await backend.get([task.id])
+    assert after is not None
+    assert after.status is Status.FAILED
+    assert after.finished_at is not None
+    assert "lease expired" in (after.error or "")
+
+
+async def test_an_expired_lease_on_a_cancel_requested_task_ends_canceled(
+    backend: Backend, make_task: MakeTask
+) -> None:
+    task = await claimed(backend, make_task)
+    await backend.cancel([task.id], utcnow())
+    await backend.reap(utcnow() + timedelta(seconds=31))
+    [after] = await backend.get([task.id])
+    assert after is not None
+    assert after.status is Status.CANCELED

@@ -1,0 +1,77 @@
+"""Wake-ups: waits return when the change happens, not by polling, and always end."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+
+from conveyor.backends import Backend
+from conveyor.backends.base import Outcome, OutcomeKind
+from conveyor.task import Status, utcnow
+from tests.backends.conftest import MakeTask
+
+
+async def test_wait_for_work_returns_at_once_when_work_is_due(
+    backend: Backend, make_task: MakeTask
+) -> None:
+    await backend.submit([make_task()])
+    started = time.monotonic()
+    await backend.wait_for_work(["default"], 5)
+    assert time.monotonic() - started < 0.5
+
+
+async def test_a_submit_wakes_a_waiting_worker(backend: Backend, make_task: MakeTask) -> None:
+    async def submit_later() -> None:
+        await asyncio.sleep(0.2)
+        await backend.submit([make_task()])
+
+    started = time.monotonic()
+    await asyncio.gather(backend.wait_for_work(["default"], 10), submit_later())
+    assert time.monotonic() - started < 2
+
+
+async def test_wait_for_work_times_out(backend: Backend, make_task: MakeTask) -> None:
+    await backend.submit([make_task(queue="elsewhere")])
+    started = time.monotonic()
+    await backend.wait_for_work(["default"], 0.3)
+    assert 0.25 <= time.monotonic() - started < 2
+
+
+async def test_wait_for_work_wakes_when_a_delayed_task_comes_due(
+    backend: Backend, make_task: MakeTask
+) -> None:
+    await backend.submit([make_task(run_at=utcnow() + timedelta(seconds=0.4))])
+    started = time.monotonic()
+    await backend.wait_for_work(["default"], 10)
+    assert 0.3 <= time.monotonic() - started < 2
+
+
+async def test_wait_for_final_wakes_on_completion(backend: Backend, make_task: MakeTask) -> None:
+    await backend.submit([make_task()])
+    [task] = await backend.claim("w", ["default"], 1, 30, utcnow())
+
+    async def complete_later() -> None:
+        await asyncio.sleep(0.2)
+        await backend.finish(
+            [Outcome(task.id, task.lease_token or "", OutcomeKind.COMPLETED, "done")], utcnow()
+        )
+
+    started = time.monotonic()
+    final, _ = await asyncio.gather(backend.wait_for_final(task.id, 10), complete_later())
+    assert time.monotonic() - started < 2
+    assert final is not None
+    assert (final.status, final.result) == (Status.COMPLETED, "done")
+
+
+async def test_wait_for_final_times_out_and_knows_unknown_ids(
+    backend: Backend, make_task: MakeTask
+) -> None:
+    task = make_task()
+    await backend.submit([task])
+    started = time.monotonic()
+    current = await backend.wait_for_final(task.id, 0.3)
+    assert time.monotonic() - started >= 0.25
+    assert current is not None
+    assert current.status is Status.PENDING
+    assert await backend.wait_for_final("no-such-id", 1) is None
