@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(shell command -v $(PYTHON))
 
-.PHONY: install run test lint typecheck format clean
+.PHONY: install run test lint typecheck format clean bench
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -35,6 +35,17 @@ typecheck: install
 
 test: lint typecheck
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Benchmarks run in their own environment: the peers (Celery, RQ, Dramatiq, Huey, arq,
+# saq) at pinned versions next to this checkout of Conveyor. QUICK=1 runs tiny counts.
+BENCH_VENV := bench/.venv
+$(BENCH_VENV)/.synced: bench/requirements.txt $(UV)
+	$(UV) venv --quiet $(BENCH_VENV)
+	$(UV) pip install --quiet --python $(BENCH_VENV)/bin/python -r bench/requirements.txt -e .
+	touch $@
+
+bench: $(BENCH_VENV)/.synced
+	$(BENCH_VENV)/bin/python -m bench $(if $(QUICK),--quick,)
 
 format: install
 	$(VENV)/bin/ruff format .

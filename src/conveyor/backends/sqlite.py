@@ -240,10 +240,7 @@ class SQLiteBackend(Backend):
             stored: list[Task] = []
             plain = [row for row, task in zip(rows, tasks, strict=True) if not task.idempotency_key]
             if len(plain) == len(rows):
-                try:
-                    c.executemany(_INSERT, rows)
-                except sqlite3.IntegrityError as exc:
-                    raise InvalidTask(f"a task id is already stored: {exc}", field="id") from exc
+                c.executemany(_INSERT, rows)
                 changes.work = True
                 return list(tasks)
             for row, task in zip(rows, tasks, strict=True):
@@ -261,7 +258,13 @@ class SQLiteBackend(Backend):
             changes.work = True
             return stored
 
-        return await self._writer.run(insert)
+        def insert_checked(c: sqlite3.Connection, changes: Changes) -> list[Task]:
+            try:
+                return insert(c, changes)
+            except sqlite3.IntegrityError as exc:
+                raise InvalidTask(f"a task id is already stored: {exc}", field="id") from exc
+
+        return await self._writer.run(insert_checked)
 
     async def claim(
         self, worker_id: str, queues: Sequence[str], limit: int, lease_s: float, now: datetime
