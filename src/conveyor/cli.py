@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -118,9 +119,17 @@ def serve(
             timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
         )
     )
+    _exit_cleanly_after_signals()
     server.run()
     if not server.started:
         raise typer.Exit(1)
+
+
+def _exit_cleanly_after_signals() -> None:
+    """uvicorn handles SIGTERM/SIGINT (graceful stop), then re-raises the signal under the
+    handler that was there before it; a no-op there makes a graceful stop exit 0."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
 
 
 @cli.command()
@@ -147,8 +156,6 @@ def worker(
     node = Node(settings, _registry(settings), run_workers=True)
 
     async def run() -> None:
-        import signal
-
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -297,7 +304,10 @@ def tasks(
         )
         return
     out.print("  ".join(f"{name}: [bold]{count}[/bold]" for name, count in stats.by_status.items()))
-    table = Table("id", "type", "status", "priority", "queue", "attempts", "created_at")
+    table = Table()
+    table.add_column("id", no_wrap=True, min_width=36)  # ids are for copying: never cut
+    for column in ("type", "status", "priority", "queue", "attempts", "created_at"):
+        table.add_column(column)
     for task in page.tasks:
         row = task.to_json()
         table.add_row(

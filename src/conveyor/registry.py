@@ -81,8 +81,9 @@ class Handler:
             model = self.payload_model.model_validate(payload)
         except ValidationError as exc:
             error = exc.errors()[0]
-            location = ".".join(str(part) for part in error["loc"])
-            where = f"payload.{location}" if location else "payload"
+            # The first part names the handler's parameter; the rest may be union member
+            # tags ("int", "float") rather than a path, so it stays in the message only.
+            where = f"payload.{error['loc'][0]}" if error["loc"] else "payload"
             raise InvalidTask(f"{where}: {error['msg']}", field=where) from None
         return model.model_dump(mode="json", exclude_unset=True)
 
