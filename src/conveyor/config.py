@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     reap_interval_seconds: float = Field(2.0, gt=0, description="how often expired leases return")
     heartbeat_seconds: float = Field(2.0, gt=0, description="worker heartbeat period")
     monitor_interval_seconds: float = Field(0.5, gt=0, description="thread monitor period")
+    retention_seconds: float = Field(
+        7 * 86_400, gt=0, description="finished tasks are purged this long after they finish"
+    )
     shutdown_grace_seconds: float = Field(10.0, ge=0, description="time running tasks get on stop")
 
     # Demo producer

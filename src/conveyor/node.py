@@ -53,6 +53,7 @@ class Node:
                     lease_s=s.lease_seconds,
                     reap_interval_s=s.reap_interval_seconds,
                     heartbeat_s=s.heartbeat_seconds,
+                    retention_s=s.retention_seconds,
                     monitor_interval_s=s.monitor_interval_seconds,
                 ),
                 roster=self.roster,

@@ -87,3 +87,18 @@ async def test_an_expired_lease_on_a_cancel_requested_task_ends_canceled(
     [after] = await backend.get([task.id])
     assert after is not None
     assert after.status is Status.CANCELED
+
+
+async def test_reclaim_takes_back_what_dead_workers_held(
+    backend: Backend, make_task: MakeTask
+) -> None:
+    await backend.submit([make_task(), make_task(), make_task()])
+    await backend.claim("dead-1", ["default"], 2, 30, utcnow())
+    [kept] = await backend.claim("alive", ["default"], 1, 30, utcnow())
+    assert await backend.reclaim(["dead-1", "never-seen"], utcnow()) == 2
+    stats = await backend.stats()
+    assert (stats.by_status[Status.PENDING], stats.by_status[Status.PROCESSING]) == (2, 1)
+    [still] = await backend.get([kept.id])
+    assert still is not None
+    assert still.handled_by == "alive"
+    assert await backend.reclaim([], utcnow()) == 0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from datetime import timedelta
 
+from conveyor.backends.base import WorkerRecord
 from conveyor.backends.sqlite import SQLiteBackend
 from conveyor.demo import builtin_registry
 from conveyor.errors import TaskCanceledError
@@ -323,3 +325,38 @@ async def test_a_failed_task_retried_runs_again(
     await service.retry(task_id)
     task = await wait_final(service, task_id)
     assert (task.status, task.result, task.attempts) == (Status.COMPLETED, "ok", 1)
+
+
+async def test_a_restarted_worker_reclaims_what_its_dead_predecessor_held(
+    backend: SQLiteBackend, start_worker: StartWorker
+) -> None:
+    registry = builtin_registry()
+    service = service_for(backend, registry)
+    task_id = await submit(service, "echo")
+    # A predecessor on this host claimed the task, then died (its pid no longer exists).
+    dead_pid = 2**22 + 12345
+    now = utcnow()
+    await backend.record_worker(
+        WorkerRecord("old-worker", "n", dead_pid, now, now, info={"hostname": socket.gethostname()})
+    )
+    [held] = await backend.claim("old-worker", ["default"], 1, 600, now)
+    assert held.id == task_id
+    await start_worker(registry)
+    task = await wait_final(service, task_id, timeout_s=5)  # long before the 600 s lease
+    assert task.status is Status.COMPLETED
+    assert task.attempts == 2
+    assert "old-worker" not in [w.id for w in await backend.workers()]
+
+
+async def test_finished_tasks_are_purged_after_retention(
+    backend: SQLiteBackend, start_worker: StartWorker
+) -> None:
+    registry = builtin_registry()
+    service = service_for(backend, registry)
+    await start_worker(registry, retention_s=0.3, reap_interval_s=0.1)
+    done = await wait_final(service, await submit(service, "echo"))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5
+    while await backend.get([done.id]) != [None]:
+        assert loop.time() < deadline, "not purged"
+        await asyncio.sleep(0.05)

@@ -173,6 +173,16 @@ class Backend(ABC):
         failed when their attempts are used up). Returns how many were reaped."""
 
     @abstractmethod
+    async def reclaim(self, worker_ids: Sequence[str], now: datetime) -> int:
+        """As `reap`, at once, for every task held by these workers (known dead: a
+        process that restarts reclaims what its dead predecessor held)."""
+
+    @abstractmethod
+    async def purge(self, finished_before: datetime, limit: int) -> int:
+        """Delete up to `limit` final tasks that finished before `finished_before`;
+        returns how many. Pending and processing tasks are never purged."""
+
+    @abstractmethod
     async def wait_for_work(self, queues: Sequence[str], timeout_s: float) -> None:
         """Return when a task in `queues` may be due, or after `timeout_s`. Returns at
         once if one is already due; a submit from any process wakes it."""

@@ -452,22 +452,41 @@ class SQLiteBackend(Backend):
 
     async def reap(self, now: datetime) -> int:
         now_us = _us(now)
+        return await self._return_leased(
+            "lease_expires_us < ?", (now_us,), now_us, "stopped renewing it"
+        )
+
+    async def reclaim(self, worker_ids: Sequence[str], now: datetime) -> int:
+        if not worker_ids:
+            return 0
+        return await self._return_leased(
+            f"handled_by IN ({_placeholders(len(worker_ids))})",
+            tuple(worker_ids),
+            _us(now),
+            "is dead",
+        )
+
+    async def _return_leased(
+        self, condition: str, params: tuple[object, ...], now_us: int, why: str
+    ) -> int:
+        """Processing tasks matching `condition` back to pending (or failed when out of
+        attempts, or canceled when a cancel was requested)."""
         sql = (
             "UPDATE tasks SET"
             " status = CASE WHEN cancel_requested THEN 'canceled'"
             "   WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,"
             " error = CASE WHEN cancel_requested THEN error"
             "   ELSE 'lease expired: the worker ' || coalesce(handled_by, '?')"
-            "   || ' stopped renewing it (attempt ' || attempts"
+            f"   || ' {why} (attempt ' || attempts"
             "   || ' of ' || max_attempts || ')' END,"
             " finished_us = CASE WHEN cancel_requested OR attempts >= max_attempts"
             "   THEN ? ELSE NULL END,"
             " lease_token = NULL, lease_expires_us = NULL, updated_us = ?"
-            " WHERE status = 'processing' AND lease_expires_us < ? RETURNING id, status"
+            f" WHERE status = 'processing' AND {condition} RETURNING id, status"
         )
 
-        def reap(c: sqlite3.Connection, changes: Changes) -> int:
-            rows = c.execute(sql, (now_us, now_us, now_us)).fetchall()
+        def release(c: sqlite3.Connection, changes: Changes) -> int:
+            rows = c.execute(sql, (now_us, now_us, *params)).fetchall()
             for task_id, status in rows:
                 if status == Status.PENDING:
                     changes.work = True
@@ -475,7 +494,16 @@ class SQLiteBackend(Backend):
                     changes.final_ids.append(task_id)
             return len(rows)
 
-        return await self._writer.run(reap)
+        return await self._writer.run(release)
+
+    async def purge(self, finished_before: datetime, limit: int) -> int:
+        sql = (
+            "DELETE FROM tasks WHERE id IN (SELECT id FROM tasks"
+            " WHERE status IN ('completed', 'failed', 'canceled') AND finished_us < ?"
+            " LIMIT ?)"
+        )
+        cutoff = _us(finished_before)
+        return await self._writer.run(lambda c, _: c.execute(sql, (cutoff, limit)).rowcount)
 
     async def wait_for_work(self, queues: Sequence[str], timeout_s: float) -> None:
         self._broadcast.listen()

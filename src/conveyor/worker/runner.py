@@ -7,9 +7,11 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from conveyor.backends.base import Backend, Outcome, OutcomeKind, WorkerRecord
 from conveyor.errors import BackendUnavailable
@@ -27,6 +29,18 @@ _IDLE_WAIT_S = 5.0
 _RETRY_BACKEND_S = 0.5
 _MAX_CLAIM = 256
 _CANCEL_CHECK_S = 1.0
+_PURGE_BATCH = 1000
+_PURGE_ROUNDS = 10
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +56,7 @@ class WorkerConfig:
     reap_interval_s: float = 2.0
     heartbeat_s: float = 2.0
     monitor_interval_s: float = 0.5
+    retention_s: float = 7 * 86_400
     info: dict[str, object] = field(default_factory=dict)
 
 
@@ -81,6 +96,7 @@ class Worker:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        await self._reclaim_from_dead_predecessors()
         self.slots.start()
         self.monitor.start()
         await self._heartbeat_once()
@@ -292,9 +308,47 @@ class Worker:
                 reaped = await self.backend.reap(utcnow())
                 if reaped:
                     logger.info("returned tasks with expired leases", extra={"count": reaped})
+                await self._purge_old_tasks()
             except BackendUnavailable as exc:
                 logger.warning("reap failed", extra={"error": str(exc)})
             await asyncio.sleep(self.config.reap_interval_s)
+
+    async def _purge_old_tasks(self) -> None:
+        """Delete finished tasks past retention, a bounded amount per round."""
+        cutoff = utcnow() - timedelta(seconds=self.config.retention_s)
+        for _ in range(_PURGE_ROUNDS):
+            if await self.backend.purge(cutoff, _PURGE_BATCH) < _PURGE_BATCH:
+                return
+
+    async def _reclaim_from_dead_predecessors(self) -> None:
+        """Take back at once what an earlier, dead process of this host (or of this
+        worker id) held, rather than waiting a lease for the reaper."""
+        host = socket.gethostname()
+        stale_after = timedelta(seconds=3 * self.config.heartbeat_s + 1)
+        now = utcnow()
+        dead = []
+        for record in await self.backend.workers():
+            same_host = record.info.get("hostname") == host
+            if record.pid == os.getpid() and same_host:
+                continue
+            gone = same_host and not _pid_alive(record.pid)
+            ours = record.id == self.config.worker_id
+            if gone or (ours and now - record.last_seen > stale_after):
+                dead.append(record.id)
+            elif ours:
+                logger.warning(
+                    "another live process uses this worker id",
+                    extra={"worker_id": record.id, "pid": record.pid},
+                )
+        if not dead:
+            return
+        reclaimed = await self.backend.reclaim(dead, now)
+        for worker_id in dead:
+            if worker_id != self.config.worker_id:
+                await self.backend.remove_worker(worker_id)
+        logger.info(
+            "reclaimed tasks of dead workers", extra={"count": reclaimed, "workers": ",".join(dead)}
+        )
 
     async def _heartbeat_loop(self) -> None:
         while True:
@@ -317,6 +371,7 @@ class Worker:
             last_seen=utcnow(),
             threads=self.roster.snapshot(),
             info={
+                "hostname": socket.gethostname(),
                 "queues": list(self.config.queues),
                 "threads": self.config.threads,
                 "async_concurrency": self.config.async_concurrency,

@@ -76,3 +76,6 @@ CREATE TABLE IF NOT EXISTS workers (
 CREATE INDEX IF NOT EXISTS tasks_due ON tasks (queue, run_at_us) WHERE status = 'pending';
 
 PRAGMA user_version = 1;
+
+-- Retention purges by finish time.
+CREATE INDEX IF NOT EXISTS tasks_finished ON tasks (finished_us) WHERE finished_us IS NOT NULL;

@@ -1,0 +1,24 @@
+"""purge: retention deletes old final tasks only, in bounded batches."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from conveyor.backends import Backend
+from conveyor.task import Status, utcnow
+from tests.backends.conftest import MakeTask
+
+
+async def test_purge_deletes_only_old_final_tasks(backend: Backend, make_task: MakeTask) -> None:
+    old = [make_task() for _ in range(5)]
+    await backend.submit([*old, make_task(), make_task()])
+    await backend.cancel([t.id for t in old], utcnow())
+    await backend.claim("w", ["default"], 1, 30, utcnow())  # one processing, one pending
+    later = utcnow() + timedelta(days=8)
+    assert await backend.purge(utcnow() - timedelta(days=1), 100) == 0  # none that old yet
+    assert await backend.purge(later, 3) == 3
+    assert await backend.purge(later, 3) == 2
+    stats = await backend.stats()
+    assert stats.by_status[Status.CANCELED] == 0
+    assert stats.by_status[Status.PENDING] + stats.by_status[Status.PROCESSING] == 2
+    assert await backend.get([old[0].id]) == [None]
