@@ -83,6 +83,14 @@ class MissingDependency(ConveyorError):
         super().__init__(f"{package} is not installed; install conveyor[{extra}]")
 
 
+class Retry(ConveyorError):
+    """The handler asks to be run again later."""
+
+    def __init__(self, reason: str = "", *, delay: float | None = None) -> None:
+        self.delay_s = delay
+        super().__init__(f"retry requested{': ' + reason if reason else ''}")
+
+
 class TaskFailedError(ConveyorError):
     """The task failed."""
 

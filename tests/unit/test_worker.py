@@ -11,7 +11,7 @@ from datetime import timedelta
 from conveyor.backends.base import WorkerRecord
 from conveyor.backends.sqlite import SQLiteBackend
 from conveyor.demo import builtin_registry
-from conveyor.errors import TaskCanceledError
+from conveyor.errors import Retry, TaskCanceledError
 from conveyor.registry import Registry, TaskContext
 from conveyor.service import TaskRequest, TaskService
 from conveyor.task import Status, utcnow
@@ -360,3 +360,26 @@ async def test_finished_tasks_are_purged_after_retention(
     while await backend.get([done.id]) != [None]:
         assert loop.time() < deadline, "not purged"
         await asyncio.sleep(0.05)
+
+
+async def test_a_handler_can_ask_to_be_retried_later(
+    backend: SQLiteBackend, start_worker: StartWorker
+) -> None:
+    registry = Registry()
+    attempts: list[float] = []
+
+    def not_yet(ctx: TaskContext) -> str:
+        attempts.append(time.monotonic())
+        if ctx.attempt < 3:
+            raise Retry("upstream busy", delay=0.2)
+        return "finally"
+
+    registry.register(not_yet)
+    service = service_for(backend, registry)
+    await start_worker(registry)
+    task = await wait_final(service, await submit(service, "not_yet"))
+    assert (task.status, task.result, task.attempts) == (Status.COMPLETED, "finally", 3)
+    assert attempts[1] - attempts[0] >= 0.2
+    task_id = await submit(service, "not_yet", max_attempts=1)
+    failed = await wait_final(service, task_id)
+    assert failed.error == "retry requested: upstream busy, but all 1 attempts are used"

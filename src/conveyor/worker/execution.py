@@ -14,7 +14,7 @@ import orjson
 
 from conveyor.backends.base import Outcome, OutcomeKind, Renewal
 from conveyor.backoff import retry_delay_s
-from conveyor.errors import TaskCanceledError
+from conveyor.errors import Retry, TaskCanceledError
 from conveyor.registry import Handler, TaskContext
 from conveyor.task import JSONValue, Task, utcnow
 
@@ -71,8 +71,25 @@ def completed(running: Running, result: JSONValue) -> Outcome:
 
 
 def errored(running: Running, error: BaseException, *, retryable: bool = True) -> Outcome:
-    """Retry with backoff while attempts remain, else fail; keep the error and traceback."""
+    """Retry with backoff while attempts remain, else fail; keep the error and traceback.
+    A `Retry` raised by the handler asks for this on purpose, with its own delay."""
     task = running.task
+    if isinstance(error, Retry):
+        if task.attempts < task.max_attempts:
+            delay = error.delay_s if error.delay_s is not None else retry_delay_s(task.attempts)
+            return Outcome(
+                task.id,
+                running.token,
+                OutcomeKind.RETRY,
+                error=error.message,
+                run_at=utcnow() + timedelta(seconds=delay),
+            )
+        return Outcome(
+            task.id,
+            running.token,
+            OutcomeKind.FAILED,
+            error=f"{error.message}, but all {task.max_attempts} attempts are used",
+        )
     text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     trace = "".join(traceback.format_exception(error))
     if running.cancel_event.is_set():
