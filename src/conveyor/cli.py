@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
@@ -24,6 +25,7 @@ from conveyor.node import Node
 from conveyor.registry import Registry
 from conveyor.service import TaskRequest
 from conveyor.task import Status
+from conveyor.worker.supervisor import die_with_parent
 
 cli = typer.Typer(
     help="Conveyor: durable task processing.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -42,6 +44,10 @@ ConfigOpt = Annotated[
 ]
 BackendOpt = Annotated[
     str | None, typer.Option(help="storage URL [default: sqlite:///conveyor.db]")
+]
+ProcessesOpt = Annotated[
+    int | None,
+    typer.Option(help="worker child processes, each with its thread slots (0: in this process)"),
 ]
 AppOpt = Annotated[str | None, typer.Option("--app", help="module:attribute of your conveyor.App")]
 
@@ -87,9 +93,11 @@ def serve(
     node_id: Annotated[str | None, typer.Option(help="this node's id [default: host-pid]")] = None,
     lease_seconds: Annotated[float | None, typer.Option(help="lease length [default: 30]")] = None,
     queues: Annotated[str | None, typer.Option(help="comma-separated queues to consume")] = None,
+    processes: ProcessesOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Run the HTTP API, workers and monitor in one process."""
+    """Run the HTTP API, workers and monitor (workers in one child process per core when
+    the machine has several; --processes 0 keeps them in this process)."""
     settings = _settings(
         config,
         host=host,
@@ -104,11 +112,12 @@ def serve(
         node_id=node_id,
         lease_seconds=lease_seconds,
         queues=queues,
+        processes=processes,
     )
     logs.configure(settings.log_level, settings.log_file, settings.debug)
     from conveyor.api.app import create_app
 
-    node = Node(settings, _registry(settings), run_workers=settings.workers)
+    node = Node(settings, _registry(settings), run_workers=settings.workers, serving=True)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(node),
@@ -140,6 +149,7 @@ def worker(
     queues: Annotated[str | None, typer.Option(help="comma-separated queues to consume")] = None,
     node_id: Annotated[str | None, typer.Option(help="this node's id [default: host-pid]")] = None,
     debug: Annotated[bool | None, typer.Option("--debug", help="debug logging")] = None,
+    processes: ProcessesOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Run workers only (no HTTP), against a shared backend."""
@@ -151,6 +161,7 @@ def worker(
         queues=queues,
         node_id=node_id,
         debug=debug,
+        processes=processes,
     )
     logs.configure(settings.log_level, settings.log_file, settings.debug)
     node = Node(settings, _registry(settings), run_workers=True)
@@ -158,8 +169,15 @@ def worker(
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_signal() -> None:
+            if stop.is_set():  # a second signal: leave now, leases recover the work
+                os._exit(1)
+            stop.set()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
+        die_with_parent()
         await node.start()
         await stop.wait()
         await node.stop()

@@ -43,6 +43,13 @@ class Settings(BaseSettings):
 
     # Workers
     workers: bool = Field(True, description="run workers in `serve` (false: API only)")
+    processes: int | None = Field(
+        None,
+        ge=0,
+        le=256,
+        description="worker child processes; 0 runs the worker inside this process."
+        " Default: `serve` starts one per core when there are several, `worker` none",
+    )
     threads: int = Field(5, ge=1, le=1024, description="thread slots for sync handlers")
     prefetch: int = Field(
         0,
@@ -96,6 +103,22 @@ class Settings(BaseSettings):
         if cls.toml_path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_path))
         return tuple(sources)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The settings as CONVEYOR_* variables, so a child process sees the same ones."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, list):
+            text = ",".join(str(item) for item in value)
+        else:
+            text = str(value)
+        env[f"CONVEYOR_{name.upper()}"] = text
+    return env
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

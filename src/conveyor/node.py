@@ -1,37 +1,63 @@
-"""One Conveyor process: backend, service, and (unless API-only) a worker and demo producer."""
+"""One Conveyor process: backend, service, and (unless API-only) workers and demo producer.
+
+Workers run inside this process, or in child processes that this one supervises.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import socket
 import time
 
 from conveyor.backends import Backend, open_backend
-from conveyor.config import Settings
+from conveyor.backends.base import WorkerRecord
+from conveyor.config import Settings, settings_env
 from conveyor.demo import DemoProducer
+from conveyor.errors import BackendUnavailable
 from conveyor.metrics import Metrics
 from conveyor.registry import Registry
 from conveyor.service import TaskRequest, TaskService
+from conveyor.task import utcnow
+from conveyor.worker.monitor import Monitor
 from conveyor.worker.roster import Roster
 from conveyor.worker.runner import Worker, WorkerConfig
+from conveyor.worker.supervisor import ProcessSupervisor
 
 logger = logging.getLogger(__name__)
+
+
+def worker_processes(settings: Settings, *, serving: bool) -> int:
+    """How many worker child processes to run (0: the worker runs in this process)."""
+    if settings.processes is not None:
+        return settings.processes
+    cores = os.cpu_count() or 1
+    return cores if serving and cores > 1 else 0
 
 
 class Node:
     """What `conveyor serve` and `conveyor worker` run, started and stopped as one."""
 
-    def __init__(self, settings: Settings, registry: Registry, *, run_workers: bool) -> None:
+    def __init__(
+        self, settings: Settings, registry: Registry, *, run_workers: bool, serving: bool = False
+    ) -> None:
         self.settings = settings
         self.registry = registry
         self.run_workers = run_workers
+        self.processes = worker_processes(settings, serving=serving) if run_workers else 0
         self.started_monotonic = time.monotonic()
+        self.started_at = utcnow()
         self.metrics = Metrics()
         self.roster = Roster()
         self.backend: Backend = open_backend(settings.backend)
         self.service = TaskService(self.backend, registry, settings.node_id, self.metrics)
         self.worker: Worker | None = None
+        self.supervisor: ProcessSupervisor | None = None
+        self.monitor: Monitor | None = None
         self.producer: DemoProducer | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
 
     @property
     def uptime_s(self) -> float:
@@ -39,27 +65,10 @@ class Node:
 
     async def start(self) -> None:
         await self.backend.open()
-        if self.run_workers:
-            s = self.settings
-            self.worker = Worker(
-                self.backend,
-                self.registry,
-                WorkerConfig(
-                    worker_id=s.node_id,
-                    node=s.node_id,
-                    queues=tuple(s.queues),
-                    threads=s.threads,
-                    async_concurrency=s.async_concurrency,
-                    lease_s=s.lease_seconds,
-                    reap_interval_s=s.reap_interval_seconds,
-                    heartbeat_s=s.heartbeat_seconds,
-                    retention_s=s.retention_seconds,
-                    monitor_interval_s=s.monitor_interval_seconds,
-                ),
-                roster=self.roster,
-                metrics=self.metrics,
-            )
-            await self.worker.start()
+        if self.run_workers and self.processes == 0:
+            await self._start_worker()
+        elif self.run_workers:
+            self._start_supervisor()
         if self.settings.demo:
             self._start_demo()
         logger.info(
@@ -68,8 +77,43 @@ class Node:
                 "node": self.settings.node_id,
                 "backend": self.settings.backend,
                 "workers": self.run_workers,
+                "processes": self.processes,
             },
         )
+
+    async def _start_worker(self) -> None:
+        s = self.settings
+        self.worker = Worker(
+            self.backend,
+            self.registry,
+            WorkerConfig(
+                worker_id=s.node_id,
+                node=s.node_id,
+                queues=tuple(s.queues),
+                threads=s.threads,
+                prefetch=s.prefetch,
+                async_concurrency=s.async_concurrency,
+                lease_s=s.lease_seconds,
+                reap_interval_s=s.reap_interval_seconds,
+                heartbeat_s=s.heartbeat_seconds,
+                retention_s=s.retention_seconds,
+                monitor_interval_s=s.monitor_interval_seconds,
+            ),
+            roster=self.roster,
+            metrics=self.metrics,
+        )
+        await self.worker.start()
+        self.monitor = self.worker.monitor
+
+    def _start_supervisor(self) -> None:
+        self.supervisor = ProcessSupervisor(
+            self.processes, self.settings.node_id, settings_env(self.settings)
+        )
+        self.supervisor.start()
+        self.monitor = Monitor(self.roster, self.settings.monitor_interval_seconds)
+        self.monitor.watch(self.supervisor.check)
+        self.monitor.start()
+        self._heartbeat = asyncio.create_task(self._heartbeat_loop())
 
     def _start_demo(self) -> None:
         loop = asyncio.get_running_loop()
@@ -80,13 +124,46 @@ class Node:
 
         self.producer = DemoProducer(submit, self.settings.demo_rate, self.roster)
         self.producer.start()
-        if self.worker is not None:
-            self.worker.monitor.watch(self.producer.restart_if_dead)
+        if self.monitor is not None:
+            self.monitor.watch(self.producer.restart_if_dead)
+
+    def record(self) -> WorkerRecord:
+        """This supervising process as /workers shows it: its threads and its children."""
+        children = self.supervisor.snapshot() if self.supervisor else []
+        return WorkerRecord(
+            id=self.settings.node_id,
+            node=self.settings.node_id,
+            pid=os.getpid(),
+            started_at=self.started_at,
+            last_seen=utcnow(),
+            threads=self.roster.snapshot(),
+            info={"hostname": socket.gethostname(), "role": "supervisor", "processes": children},
+        )
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            if self.monitor is not None:
+                self.monitor.restart_if_dead()
+            try:
+                await self.backend.record_worker(self.record())
+            except BackendUnavailable as exc:
+                logger.warning("heartbeat failed", extra={"error": str(exc)})
+            await asyncio.sleep(self.settings.heartbeat_seconds)
 
     async def stop(self) -> None:
         if self.producer is not None:
             await asyncio.to_thread(self.producer.stop)
         if self.worker is not None:
             await self.worker.stop(self.settings.shutdown_grace_seconds)
+        if self.supervisor is not None:
+            await asyncio.to_thread(self.supervisor.stop, self.settings.shutdown_grace_seconds)
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+            if self.monitor is not None:
+                self.monitor.stop()
+            with contextlib.suppress(BackendUnavailable):
+                await self.backend.remove_worker(self.settings.node_id)
         await self.backend.close()
         logger.info("node stopped", extra={"node": self.settings.node_id})

@@ -68,7 +68,10 @@ class Server:
     def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 20) -> int:
         self.client.close()
         if self.process.poll() is None:
-            self.process.send_signal(sig)
+            if sig == signal.SIGKILL:  # a crash: the whole process group, workers included
+                os.killpg(self.process.pid, signal.SIGKILL)
+            else:
+                self.process.send_signal(sig)
             try:
                 self.process.wait(timeout_s)
             except subprocess.TimeoutExpired:
@@ -112,6 +115,7 @@ class ServerFactory:
                 cwd=self.workdir,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # so a crash test can kill the whole group
                 env={**os.environ, "CONVEYOR_NODE_ID": f"node-{len(self.started)}", **(env or {})},
             )
         server = Server(f"http://127.0.0.1:{port}", db_url, self.workdir, process, log_path)

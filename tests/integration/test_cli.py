@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from tests.integration.conftest import StartServer, run_cli
+from tests.integration.conftest import StartServer, run_cli, wait_until
 
 
 def test_a_task_submitted_with_no_server_runs_when_one_starts(
@@ -63,7 +64,13 @@ def test_config_precedence_file_env_flag(start_server: StartServer, workdir: Pat
     )
     assert from_env["threads"] == 9
     server = start_server("--config", str(config), "--threads", "3", env={"CONVEYOR_THREADS": "9"})
-    [worker] = server.client.get("/workers").json()["workers"]
-    assert worker["info"]["threads"] == 3
+
+    def children() -> list[dict[str, Any]]:
+        workers = server.client.get("/workers").json()["workers"]
+        return [w for w in workers if w["info"].get("role") != "supervisor"]
+
+    wait_until(lambda: len(children()) >= 1, what="worker processes registered")
+    # worker processes got the flag's value through their parent
+    assert all(w["info"]["threads"] == 3 for w in children())
     missing = run_cli("config", "--config", str(workdir / "missing.toml"), cwd=workdir)
     assert missing.returncode == 2

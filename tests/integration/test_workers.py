@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 from tests.integration.conftest import Server, StartServer, wait_until
 
 
@@ -14,7 +17,7 @@ def threads_of(server: Server) -> list[dict[str, object]]:
 def test_a_late_priority_nine_task_starts_before_earlier_priority_zero_ones(
     start_server: StartServer,
 ) -> None:
-    server = start_server("--threads", "1")
+    server = start_server("--threads", "1", "--processes", "0")
     blocker = server.client.post("/tasks", json={"type": "sleep", "payload": {"seconds": 1}})
     wait_until(
         lambda: (
@@ -36,7 +39,7 @@ def test_a_late_priority_nine_task_starts_before_earlier_priority_zero_ones(
 
 
 def test_workers_lists_consumers_and_the_monitor(start_server: StartServer) -> None:
-    server = start_server()
+    server = start_server("--processes", "0")
     threads = threads_of(server)
     roles = [t["role"] for t in threads]
     assert roles.count("consumer") == 5
@@ -50,7 +53,7 @@ def test_workers_lists_consumers_and_the_monitor(start_server: StartServer) -> N
 
 
 def test_a_thread_killed_by_its_handler_is_replaced(start_server: StartServer) -> None:
-    server = start_server("--app", "userapp:app", "--threads", "2")
+    server = start_server("--app", "userapp:app", "--threads", "2", "--processes", "0")
     task = server.client.post("/tasks", json={"type": "quit_thread"}).json()
     failed = server.client.get(f"/tasks/{task['id']}", params={"wait": 10}).json()
     assert failed["status"] == "failed"
@@ -67,7 +70,7 @@ def test_a_thread_killed_by_its_handler_is_replaced(start_server: StartServer) -
 
 
 def test_demo_mode_has_a_producer_that_submits(start_server: StartServer) -> None:
-    server = start_server("--demo", "--demo-rate", "20")
+    server = start_server("--demo", "--demo-rate", "20", "--processes", "0")
     assert any(t["role"] == "producer" for t in threads_of(server))
 
     def some_completed() -> bool:
@@ -76,3 +79,39 @@ def test_demo_mode_has_a_producer_that_submits(start_server: StartServer) -> Non
     wait_until(some_completed, what="demo tasks completed")
     tasks = server.client.get("/tasks").json()["tasks"]
     assert {t["type"] for t in tasks} <= {"calculation", "validation", "add", "sleep", "echo"}
+
+
+def test_worker_processes_are_supervised(start_server: StartServer) -> None:
+    server = start_server("--processes", "2", "--app", "userapp:app", "--lease-seconds", "30")
+
+    def workers() -> list[dict[str, object]]:
+        found: list[dict[str, object]] = server.client.get("/workers").json()["workers"]
+        return found
+
+    wait_until(lambda: len(workers()) == 3, what="supervisor and two worker processes listed")
+    [parent] = [w for w in workers() if w["info"].get("role") == "supervisor"]  # type: ignore[index]
+    assert parent["pid"] == server.process.pid
+    children = parent["info"]["processes"]  # type: ignore[index]
+    assert [c["node"] for c in children] == ["node-0-w1", "node-0-w2"]
+    for child in workers():
+        if child["id"] != "node-0":
+            assert [t["role"] for t in child["threads"]].count("consumer") == 5  # type: ignore[union-attr]
+
+    task = server.client.post("/tasks", json={"type": "sleep", "payload": {"seconds": 3}}).json()
+    wait_until(
+        lambda: server.client.get(f"/tasks/{task['id']}").json()["status"] == "processing",
+        what="task started",
+    )
+    holder = server.client.get(f"/tasks/{task['id']}").json()["handled_by"]
+    [victim] = [c for c in children if c["node"] == holder]
+    os.kill(int(victim["pid"]), signal.SIGKILL)
+
+    def restarted() -> bool:
+        [again] = [w for w in workers() if w["info"].get("role") == "supervisor"]
+        [child] = [c for c in again["info"]["processes"] if c["node"] == holder]  # type: ignore[index]
+        return bool(child["restarts"] == 1 and child["alive"] and "SIGKILL" in child["last_exit"])
+
+    wait_until(restarted, what="the killed worker process restarted")
+    # The restarted process reclaims its dead predecessor's task at once (not after 30 s).
+    done = server.client.get(f"/tasks/{task['id']}", params={"wait": 20}).json()
+    assert (done["status"], done["attempts"]) == ("completed", 2)

@@ -91,13 +91,17 @@ def router(node: Node) -> APIRouter:
     return api
 
 
+def settings_node_id(node: Node) -> str:
+    return node.settings.node_id
+
+
 async def worker_list(node: Node) -> list[JSONObject]:
     """Registered worker processes; this process's own threads come live from its roster."""
     stale_after = timedelta(seconds=3 * node.settings.heartbeat_seconds + 1)
     now = utcnow()
     listed: list[JSONObject] = []
     for record in await node.backend.workers():
-        own = node.worker is not None and record.id == node.worker.config.worker_id
+        own = record.id == settings_node_id(node) and record.pid == os.getpid()
         listed.append(
             {
                 "id": record.id,
@@ -106,7 +110,7 @@ async def worker_list(node: Node) -> list[JSONObject]:
                 "started_at": format_time(record.started_at),
                 "last_seen": format_time(now if own else record.last_seen),
                 "alive": own or now - record.last_seen < stale_after,
-                "info": record.info,
+                "info": node.record().info if own and node.supervisor else record.info,
                 "threads": node.roster.snapshot() if own else record.threads,
             }
         )
