@@ -18,12 +18,12 @@ async def test_a_pending_task_is_canceled_at_once_and_never_claimed(
     assert change.previous is Status.PENDING
     assert change.task.status is Status.CANCELED
     assert change.task.finished_at is not None
-    assert await backend.claim("w", ["default"], 10, 30, utcnow()) == []
+    assert await backend.claim("w", ["default"], ["echo"], 10, 30, utcnow()) == []
 
 
 async def test_a_running_task_gets_a_cancel_request(backend: Backend, make_task: MakeTask) -> None:
     await backend.submit([make_task()])
-    [task] = await backend.claim("w", ["default"], 1, 30, utcnow())
+    [task] = await backend.claim("w", ["default"], ["echo"], 1, 30, utcnow())
     [change] = await backend.cancel([task.id], utcnow())
     assert change is not None
     assert change.previous is Status.PROCESSING
@@ -36,7 +36,7 @@ async def test_a_running_task_gets_a_cancel_request(backend: Backend, make_task:
 
 async def test_finished_tasks_are_left_alone(backend: Backend, make_task: MakeTask) -> None:
     await backend.submit([make_task()])
-    [task] = await backend.claim("w", ["default"], 1, 30, utcnow())
+    [task] = await backend.claim("w", ["default"], ["echo"], 1, 30, utcnow())
     await backend.finish(
         [Outcome(task.id, task.lease_token or "", OutcomeKind.COMPLETED, 1)], utcnow()
     )
@@ -65,4 +65,4 @@ async def test_retry_puts_failed_and_canceled_tasks_back(
     )
     assert back.task.finished_at is None
     assert (untouched.previous, untouched.task.status) == (Status.PENDING, Status.PENDING)
-    assert len(await backend.claim("w", ["default"], 10, 30, utcnow())) == 2
+    assert len(await backend.claim("w", ["default"], ["echo"], 10, 30, utcnow())) == 2

@@ -12,7 +12,7 @@ from tests.backends.conftest import MakeTask
 
 async def claim_one(backend: Backend, make_task: MakeTask) -> Task:
     await backend.submit([make_task()])
-    [task] = await backend.claim("w", ["default"], 1, 30, utcnow())
+    [task] = await backend.claim("w", ["default"], ["echo"], 1, 30, utcnow())
     assert task.lease_token is not None
     return task
 
@@ -65,8 +65,8 @@ async def test_retry_goes_back_to_pending_at_run_at(backend: Backend, make_task:
     assert after.status is Status.PENDING
     assert after.attempts == 1
     assert after.error == "boom"
-    assert await backend.claim("w", ["default"], 1, 30, utcnow()) == []
-    [again] = await backend.claim("w", ["default"], 1, 30, run_at + timedelta(seconds=1))
+    assert await backend.claim("w", ["default"], ["echo"], 1, 30, utcnow()) == []
+    [again] = await backend.claim("w", ["default"], ["echo"], 1, 30, run_at + timedelta(seconds=1))
     assert again.attempts == 2
 
 
@@ -76,7 +76,7 @@ async def test_release_does_not_count_the_attempt(backend: Backend, make_task: M
         backend, task, Outcome(task.id, task.lease_token or "", OutcomeKind.RELEASE)
     )
     assert (after.status, after.attempts) == (Status.PENDING, 0)
-    assert len(await backend.claim("w", ["default"], 1, 30, utcnow())) == 1
+    assert len(await backend.claim("w", ["default"], ["echo"], 1, 30, utcnow())) == 1
 
 
 async def test_canceled(backend: Backend, make_task: MakeTask) -> None:

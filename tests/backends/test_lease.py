@@ -12,7 +12,7 @@ from tests.backends.conftest import MakeTask
 
 async def claimed(backend: Backend, make_task: MakeTask, **fields: object) -> Task:
     await backend.submit([make_task(**fields)])
-    [task] = await backend.claim("w", ["default"], 1, 30, utcnow())
+    [task] = await backend.claim("w", ["default"], ["echo"], 1, 30, utcnow())
     return task
 
 
@@ -61,7 +61,7 @@ async def test_reap_returns_expired_tasks_to_pending(backend: Backend, make_task
     assert await backend.finish(
         [Outcome(task.id, task.lease_token, OutcomeKind.COMPLETED)], utcnow()
     ) == [False]
-    [again] = await backend.claim("w2", ["default"], 1, 30, utcnow())
+    [again] = await backend.claim("w2", ["default"], ["echo"], 1, 30, utcnow())
     assert again.attempts == 2
     assert again.lease_token != task.lease_token
 
@@ -93,8 +93,8 @@ async def test_reclaim_takes_back_what_dead_workers_held(
     backend: Backend, make_task: MakeTask
 ) -> None:
     await backend.submit([make_task(), make_task(), make_task()])
-    await backend.claim("dead-1", ["default"], 2, 30, utcnow())
-    [kept] = await backend.claim("alive", ["default"], 1, 30, utcnow())
+    await backend.claim("dead-1", ["default"], ["echo"], 2, 30, utcnow())
+    [kept] = await backend.claim("alive", ["default"], ["echo"], 1, 30, utcnow())
     assert await backend.reclaim(["dead-1", "never-seen"], utcnow()) == 2
     stats = await backend.stats()
     assert (stats.by_status[Status.PENDING], stats.by_status[Status.PROCESSING]) == (2, 1)

@@ -43,7 +43,7 @@ async def test_stats_by_status_and_queue(backend: Backend, make_task: MakeTask) 
     empty = await backend.stats()
     assert empty.by_status == {s.value: 0 for s in Status}
     await backend.submit([make_task(queue="a"), make_task(queue="a"), make_task(queue="b")])
-    await backend.claim("w", ["b"], 1, 30, utcnow())
+    await backend.claim("w", ["b"], ["echo"], 1, 30, utcnow())
     stats = await backend.stats()
     assert stats.by_status[Status.PENDING] == 2
     assert stats.by_status[Status.PROCESSING] == 1

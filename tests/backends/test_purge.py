@@ -13,7 +13,7 @@ async def test_purge_deletes_only_old_final_tasks(backend: Backend, make_task: M
     old = [make_task() for _ in range(5)]
     await backend.submit([*old, make_task(), make_task()])
     await backend.cancel([t.id for t in old], utcnow())
-    await backend.claim("w", ["default"], 1, 30, utcnow())  # one processing, one pending
+    await backend.claim("w", ["default"], ["echo"], 1, 30, utcnow())  # one processing, one pending
     later = utcnow() + timedelta(days=8)
     assert await backend.purge(utcnow() - timedelta(days=1), 100) == 0  # none that old yet
     assert await backend.purge(later, 3) == 3

@@ -49,7 +49,7 @@ async def test_wait_for_work_wakes_when_a_delayed_task_comes_due(
 
 async def test_wait_for_final_wakes_on_completion(backend: Backend, make_task: MakeTask) -> None:
     await backend.submit([make_task()])
-    [task] = await backend.claim("w", ["default"], 1, 30, utcnow())
+    [task] = await backend.claim("w", ["default"], ["echo"], 1, 30, utcnow())
 
     async def complete_later() -> None:
         await asyncio.sleep(0.2)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.integration.conftest import StartServer, run_cli, wait_until
+from tests.servers import StartServer, run_cli, wait_until
 
 
 def test_a_task_submitted_with_no_server_runs_when_one_starts(

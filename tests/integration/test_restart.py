@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import time
 
-from tests.integration.conftest import StartServer
+from tests.servers import StartServer
 
 
 def test_kill_nine_then_restart_completes_every_accepted_task(start_server: StartServer) -> None:

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.integration.conftest import Server, ServerFactory, StartServer
+from tests.servers import Server, ServerFactory, StartServer
 
 UTC_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 FIELDS = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import Server, ServerFactory
+from tests.servers import Server, ServerFactory
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.integration.conftest import Server, ServerFactory, wait_until
+from tests.servers import Server, ServerFactory, wait_until
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
-from tests.integration.conftest import Server, StartServer, wait_until
+from tests.servers import Server, StartServer, wait_until
 
 
 def threads_of(server: Server) -> list[dict[str, object]]:

@@ -339,7 +339,7 @@ async def test_a_restarted_worker_reclaims_what_its_dead_predecessor_held(
     await backend.record_worker(
         WorkerRecord("old-worker", "n", dead_pid, now, now, info={"hostname": socket.gethostname()})
     )
-    [held] = await backend.claim("old-worker", ["default"], 1, 600, now)
+    [held] = await backend.claim("old-worker", ["default"], ["echo"], 1, 600, now)
     assert held.id == task_id
     await start_worker(registry)
     task = await wait_final(service, task_id, timeout_s=5)  # long before the 600 s lease

@@ -127,12 +127,13 @@ class Backend(ABC):
         self,
         worker_id: str,
         queues: Sequence[str],
+        types: Sequence[str],
         limit: int,
         lease_s: float,
         now: datetime,
     ) -> list[Task]:
-        """Take up to `limit` due pending tasks from `queues`, highest priority first, then
-        oldest; each becomes processing under a fresh lease token held until
+        """Take up to `limit` due pending tasks of `types` from `queues`, highest priority
+        first, then oldest; each becomes processing under a fresh lease token held until
         `now + lease_s`, with attempts counted, `started_at` and `handled_by` set.
         A task is claimed by one worker at a time."""
 

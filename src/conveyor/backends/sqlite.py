@@ -267,9 +267,15 @@ class SQLiteBackend(Backend):
         return await self._writer.run(insert_checked)
 
     async def claim(
-        self, worker_id: str, queues: Sequence[str], limit: int, lease_s: float, now: datetime
+        self,
+        worker_id: str,
+        queues: Sequence[str],
+        types: Sequence[str],
+        limit: int,
+        lease_s: float,
+        now: datetime,
     ) -> list[Task]:
-        if limit <= 0 or not queues:
+        if limit <= 0 or not queues or not types:
             return []
         now_us = _us(now)
         token = secrets.token_hex(8)
@@ -278,6 +284,7 @@ class SQLiteBackend(Backend):
             " lease_expires_us = ?, handled_by = ?, started_us = ?, updated_us = ?"
             " WHERE id IN (SELECT id FROM tasks INDEXED BY tasks_claim WHERE status = 'pending'"
             f" AND queue IN ({_placeholders(len(queues))}) AND run_at_us <= ?"
+            f" AND type IN ({_placeholders(len(types))})"
             f" ORDER BY priority DESC, id LIMIT ?) RETURNING {_COLUMNS}"
         )
         params = (
@@ -288,6 +295,7 @@ class SQLiteBackend(Backend):
             now_us,
             *queues,
             now_us,
+            *types,
             limit,
         )
 

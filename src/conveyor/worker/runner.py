@@ -17,7 +17,7 @@ from conveyor.backends.base import Backend, Outcome, OutcomeKind, WorkerRecord
 from conveyor.errors import BackendUnavailable
 from conveyor.metrics import Metrics
 from conveyor.registry import Registry
-from conveyor.task import utcnow
+from conveyor.task import Task, utcnow
 from conveyor.worker.execution import Running, no_handler, run_async
 from conveyor.worker.monitor import Monitor
 from conveyor.worker.roster import Roster
@@ -34,13 +34,19 @@ _PURGE_ROUNDS = 10
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether a process of this host runs; a zombie (dead, not yet reaped, as orphans
+    are in containers whose init does not reap) counts as dead."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # alive, owned by someone else
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,44 +162,63 @@ class Worker:
                 logger.exception("worker loop failed; restarting it", extra={"loop": name})
                 await asyncio.sleep(_RETRY_BACKEND_S)
 
-    def _free(self) -> int:
-        """How many tasks to claim now: none until a quarter of the capacity (slots plus
-        prefetch) is free, so a busy worker claims in batches rather than one by one;
-        anything when it is idle."""
-        free = capacity = 0
-        if self._has_sync:
-            capacity += self.config.threads + self.config.prefetch
-            free += max(self.config.threads + self.config.prefetch - self._sync_busy, 0)
-        if self._has_async:
-            capacity += self.config.async_concurrency
-            free += max(self.config.async_concurrency - self._async_busy, 0)
-        busy = self._sync_busy + self._async_busy
+    def _free(self, is_async: bool) -> int:
+        """How many tasks of one kind (sync or async handlers) to claim now: none until a
+        quarter of that kind's capacity is free, so a busy worker claims in batches rather
+        than one by one; anything when it is idle."""
+        if is_async:
+            capacity, busy = self.config.async_concurrency, self._async_busy
+        else:
+            capacity, busy = self.config.threads + self.config.prefetch, self._sync_busy
+        free = max(capacity - busy, 0)
         if busy and free < max(1, capacity // 4):
             return 0
         return min(free, _MAX_CLAIM)
 
     async def _claim_loop(self) -> None:
+        # Each kind is claimed by its own types and capacity, so async capacity never
+        # pulls in sync tasks that would then wait for a thread.
+        kinds = [
+            (is_async, types)
+            for is_async, types in (
+                (False, tuple(h.name for h in self.registry if not h.is_async)),
+                (True, tuple(h.name for h in self.registry if h.is_async)),
+            )
+            if types
+        ]
         while self._claiming:
-            limit = self._free()
-            if limit == 0:
+            limits = [(types, self._free(is_async)) for is_async, types in kinds]
+            if all(limit == 0 for _, limit in limits):
                 self._capacity.clear()
                 await self._capacity.wait()
                 continue
+            claimed = 0
             try:
-                tasks = await self.backend.claim(
-                    self.config.worker_id, self.config.queues, limit, self.config.lease_s, utcnow()
-                )
+                for types, limit in limits:
+                    if limit:
+                        claimed += self._start(
+                            await self.backend.claim(
+                                self.config.worker_id,
+                                self.config.queues,
+                                types,
+                                limit,
+                                self.config.lease_s,
+                                utcnow(),
+                            )
+                        )
             except BackendUnavailable as exc:
                 logger.warning("claim failed; retrying", extra={"error": str(exc)})
                 await asyncio.sleep(_RETRY_BACKEND_S)
                 continue
-            if not tasks:
+            if not claimed:
                 await self.backend.wait_for_work(self.config.queues, _IDLE_WAIT_S)
-                continue
-            now = utcnow()
-            for task in tasks:
-                self.metrics.wait_seconds.observe(max((now - task.run_at).total_seconds(), 0))
-                self._dispatch(Running(task, self.registry.find(task.type)))
+
+    def _start(self, tasks: list[Task]) -> int:
+        now = utcnow()
+        for task in tasks:
+            self.metrics.wait_seconds.observe(max((now - task.run_at).total_seconds(), 0))
+            self._dispatch(Running(task, self.registry.find(task.type)))
+        return len(tasks)
 
     def _dispatch(self, running: Running) -> None:
         self._running[running.task.id] = running
