@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(shell command -v $(PYTHON))
 
-.PHONY: install run test lint typecheck format clean bench
+.PHONY: install run test lint typecheck format clean bench bench-install
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -33,16 +33,18 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-test: lint typecheck
+test: lint typecheck bench-install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # Benchmarks run in their own environment: the peers (Celery, RQ, Dramatiq, Huey, arq,
 # saq) at pinned versions next to this checkout of Conveyor. QUICK=1 runs tiny counts.
 BENCH_VENV := bench/.venv
 $(BENCH_VENV)/.synced: bench/requirements.txt $(UV)
-	$(UV) venv --quiet $(BENCH_VENV)
+	$(UV) venv --quiet --allow-existing $(BENCH_VENV)
 	$(UV) pip install --quiet --python $(BENCH_VENV)/bin/python -r bench/requirements.txt -e .
 	touch $@
+
+bench-install: $(BENCH_VENV)/.synced
 
 bench: $(BENCH_VENV)/.synced
 	$(BENCH_VENV)/bin/python -m bench $(if $(QUICK),--quick,)
@@ -52,4 +54,4 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) $(BENCH_VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,55 @@
+"""What every system's handlers call, so completions and start times are recorded the
+same way for all: one Redis INCR (and an RPUSH for latency) on the probe's own db."""
+
+from __future__ import annotations
+
+import time
+
+import redis
+
+PROBE_DB = 15
+_client: redis.Redis | None = None
+
+
+def client() -> redis.Redis:
+    global _client
+    if _client is None:
+        _client = redis.Redis(host="127.0.0.1", port=6379, db=PROBE_DB)
+    return _client
+
+
+def done() -> None:
+    client().incr("done")
+
+
+def started(submitted_at: float) -> None:
+    pipe = client().pipeline(transaction=False)
+    pipe.rpush("latency", time.time() - submitted_at)
+    pipe.incr("done")
+    pipe.execute()
+
+
+def reset() -> None:
+    client().flushdb()
+
+
+def completed() -> int:
+    return int(client().get("done") or 0)
+
+
+def latencies_ms() -> list[float]:
+    return [float(v) * 1000 for v in client().lrange("latency", 0, -1)]
+
+
+# The three handler bodies, shared by every system's task definitions.
+def noop() -> None:
+    done()
+
+
+def stamp(submitted_at: float) -> None:
+    started(submitted_at)
+
+
+def sleep10ms() -> None:
+    time.sleep(0.01)
+    done()
