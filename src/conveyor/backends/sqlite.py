@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -382,38 +382,51 @@ class SQLiteBackend(Backend):
         return await self._writer.run(record)
 
     async def cancel(self, ids: Sequence[str], now: datetime) -> list[StatusChange | None]:
-        now_us = _us(now)
+        def cancel(
+            c: sqlite3.Connection, task_id: str, previous: Status, now_us: int, changes: Changes
+        ) -> None:
+            if previous is Status.PENDING:
+                c.execute(
+                    "UPDATE tasks SET status = 'canceled', finished_us = ?, updated_us = ?"
+                    " WHERE id = ?",
+                    (now_us, now_us, task_id),
+                )
+                changes.final_ids.append(task_id)
+            elif previous is Status.PROCESSING:
+                c.execute(
+                    "UPDATE tasks SET cancel_requested = 1, updated_us = ? WHERE id = ?",
+                    (now_us, task_id),
+                )
 
-        def cancel(c: sqlite3.Connection, changes: Changes) -> list[StatusChange | None]:
-            outcomes: list[StatusChange | None] = []
-            for task_id in ids:
-                row = c.execute("SELECT status FROM tasks WHERE id = ?", (task_id,)).fetchone()
-                if row is None:
-                    outcomes.append(None)
-                    continue
-                previous = Status(row[0])
-                if previous is Status.PENDING:
-                    c.execute(
-                        "UPDATE tasks SET status = 'canceled', finished_us = ?, updated_us = ?"
-                        " WHERE id = ?",
-                        (now_us, now_us, task_id),
-                    )
-                    changes.final_ids.append(task_id)
-                elif previous is Status.PROCESSING:
-                    c.execute(
-                        "UPDATE tasks SET cancel_requested = 1, updated_us = ? WHERE id = ?",
-                        (now_us, task_id),
-                    )
-                after = c.execute(f"SELECT {_COLUMNS} FROM tasks WHERE id = ?", (task_id,))
-                outcomes.append(StatusChange(_row_to_task(after.fetchone()), previous))
-            return outcomes
-
-        return await self._writer.run(cancel)
+        return await self._transition(ids, now, cancel)
 
     async def retry(self, ids: Sequence[str], now: datetime) -> list[StatusChange | None]:
+        def retry(
+            c: sqlite3.Connection, task_id: str, previous: Status, now_us: int, changes: Changes
+        ) -> None:
+            if previous in (Status.FAILED, Status.CANCELED):
+                c.execute(
+                    "UPDATE tasks SET status = 'pending', attempts = 0, run_at_us = ?,"
+                    " result = NULL, finished_us = NULL, started_us = NULL,"
+                    " cancel_requested = 0, progress = NULL, progress_message = NULL,"
+                    " updated_us = ? WHERE id = ?",
+                    (now_us, now_us, task_id),
+                )
+                changes.work = True
+
+        return await self._transition(ids, now, retry)
+
+    async def _transition(
+        self,
+        ids: Sequence[str],
+        now: datetime,
+        apply: Callable[[sqlite3.Connection, str, Status, int, Changes], None],
+    ) -> list[StatusChange | None]:
+        """Read each task's status, let `apply` change it, and return it as it is after;
+        all in one transaction, so nothing changes the task in between."""
         now_us = _us(now)
 
-        def retry(c: sqlite3.Connection, changes: Changes) -> list[StatusChange | None]:
+        def transition(c: sqlite3.Connection, changes: Changes) -> list[StatusChange | None]:
             outcomes: list[StatusChange | None] = []
             for task_id in ids:
                 row = c.execute("SELECT status FROM tasks WHERE id = ?", (task_id,)).fetchone()
@@ -421,20 +434,12 @@ class SQLiteBackend(Backend):
                     outcomes.append(None)
                     continue
                 previous = Status(row[0])
-                if previous in (Status.FAILED, Status.CANCELED):
-                    c.execute(
-                        "UPDATE tasks SET status = 'pending', attempts = 0, run_at_us = ?,"
-                        " result = NULL, finished_us = NULL, started_us = NULL,"
-                        " cancel_requested = 0, progress = NULL, progress_message = NULL,"
-                        " updated_us = ? WHERE id = ?",
-                        (now_us, now_us, task_id),
-                    )
-                    changes.work = True
+                apply(c, task_id, previous, now_us, changes)
                 after = c.execute(f"SELECT {_COLUMNS} FROM tasks WHERE id = ?", (task_id,))
                 outcomes.append(StatusChange(_row_to_task(after.fetchone()), previous))
             return outcomes
 
-        return await self._writer.run(retry)
+        return await self._writer.run(transition)
 
     async def get(self, ids: Sequence[str]) -> list[Task | None]:
         if not ids:
