@@ -49,6 +49,13 @@ ProcessesOpt = Annotated[
     int | None,
     typer.Option(help="worker child processes, each with its thread slots (0: in this process)"),
 ]
+GraceOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="on SIGTERM, how long running tasks may finish before they are given back"
+        " [default: 10]"
+    ),
+]
 AppOpt = Annotated[str | None, typer.Option("--app", help="module:attribute of your conveyor.App")]
 
 
@@ -94,6 +101,7 @@ def serve(
     lease_seconds: Annotated[float | None, typer.Option(help="lease length [default: 30]")] = None,
     queues: Annotated[str | None, typer.Option(help="comma-separated queues to consume")] = None,
     processes: ProcessesOpt = None,
+    grace_seconds: GraceOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Run the HTTP API, workers and monitor (workers in one child process per core when
@@ -113,6 +121,7 @@ def serve(
         lease_seconds=lease_seconds,
         queues=queues,
         processes=processes,
+        shutdown_grace_seconds=grace_seconds,
     )
     logs.configure(settings.log_level, settings.log_file, settings.debug)
     from conveyor.api.app import create_app
@@ -150,6 +159,7 @@ def worker(
     node_id: Annotated[str | None, typer.Option(help="this node's id [default: host-pid]")] = None,
     debug: Annotated[bool | None, typer.Option("--debug", help="debug logging")] = None,
     processes: ProcessesOpt = None,
+    grace_seconds: GraceOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Run workers only (no HTTP), against a shared backend."""
@@ -162,6 +172,7 @@ def worker(
         node_id=node_id,
         debug=debug,
         processes=processes,
+        shutdown_grace_seconds=grace_seconds,
     )
     logs.configure(settings.log_level, settings.log_file, settings.debug)
     node = Node(settings, _registry(settings), run_workers=True)
