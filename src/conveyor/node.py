@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import time
+from datetime import UTC, datetime, timedelta
 
 from conveyor.backends import Backend, open_backend
 from conveyor.backends.base import WorkerRecord
@@ -58,6 +59,8 @@ class Node:
         self.monitor: Monitor | None = None
         self.producer: DemoProducer | None = None
         self._heartbeat: asyncio.Task[None] | None = None
+        self.stalled: list[str] = []
+        """Worker processes found not heartbeating at the last check (/ready reports them)."""
 
     @property
     def uptime_s(self) -> float:
@@ -146,9 +149,30 @@ class Node:
                 self.monitor.restart_if_dead()
             try:
                 await self.backend.record_worker(self.record())
+                await self._restart_silent_children()
             except BackendUnavailable as exc:
                 logger.warning("heartbeat failed", extra={"error": str(exc)})
             await asyncio.sleep(self.settings.heartbeat_seconds)
+
+    async def _restart_silent_children(self) -> None:
+        """A child whose process lives but whose heartbeats stopped (its event loop is
+        stuck) is killed; the monitor then starts a new one, which reclaims its tasks."""
+        if self.supervisor is None:
+            return
+        seen = {record.id: record.last_seen for record in await self.backend.workers()}
+        silent_after = timedelta(seconds=5 * self.settings.heartbeat_seconds + 5)
+        now = utcnow()
+        self.stalled = []
+        for child in self.supervisor.children:
+            started = datetime.fromtimestamp(child.started_at, UTC)
+            last = seen.get(child.node_id, started)
+            if max(last, started) < now - silent_after:
+                self.stalled.append(child.node_id)
+                logger.warning(
+                    "worker process stopped heartbeating; restarting it",
+                    extra={"node": child.node_id},
+                )
+                self.supervisor.kill(child)
 
     async def stop(self) -> None:
         if self.producer is not None:

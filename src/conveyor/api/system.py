@@ -48,6 +48,15 @@ def router(node: Node) -> APIRouter:
             await node.backend.ping()
         except BackendUnavailable as exc:
             return problem(503, "backend-unavailable", "Backend unavailable", exc.message, "/ready")
+        if node.stalled:
+            return problem(
+                503,
+                "workers-stalled",
+                "Workers stalled",
+                f"worker processes stopped heartbeating and are being restarted:"
+                f" {', '.join(node.stalled)}",
+                "/ready",
+            )
         return json_response({"status": "ready", "backend": redact(settings.backend)})
 
     @api.get("/status", summary="Version, node, uptime, backend and task counts")

@@ -117,6 +117,11 @@ class ProcessSupervisor:
                 process.kill()
                 process.wait(5)
 
+    def kill(self, child: Child) -> None:
+        """Kill a child that stopped working; `check` restarts it."""
+        if child.process is not None and child.process.poll() is None:
+            child.process.kill()
+
     def snapshot(self) -> list[JSONObject]:
         return [child.to_json() for child in self.children]
 
