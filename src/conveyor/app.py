@@ -96,7 +96,7 @@ class App:
         """Submit many tasks of one type in one transaction (all or none); `options`
         (priority, queue, ...) apply to each."""
         requests = [request_from_kwargs(task_type, {**fields, **options}) for fields in payloads]
-        submitted = await (await self.service()).submit(requests)
+        submitted = await (await self.service()).submit(requests, batch=True)
         return [TaskHandle(self, s.task, s.created) for s in submitted]
 
     def submit_many(

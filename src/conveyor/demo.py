@@ -29,13 +29,18 @@ def calculation(
     }
     if operation not in operations:
         raise ValueError(f"unknown operation {operation!r}; use one of {sorted(operations)}")
-    if operation in {"factorial", "fibonacci"} and not 0 <= input_value <= 500:
-        raise ValueError(f"{operation} takes 0 to 500")
+    limit = _LIMITS.get(operation)
+    if limit is not None and not 0 <= input_value <= limit:
+        raise ValueError(f"{operation} takes 0 to {limit} (the result is a float)")
     return {
         "input_value": input_value,
         "operation": operation,
         "result": operations[operation](input_value),
     }
+
+
+# Past these the result overflows a float (which is what JSON numbers are read as).
+_LIMITS = {"factorial": 170, "fibonacci": 1000}
 
 
 def _fibonacci(n: float) -> float:

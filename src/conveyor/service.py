@@ -133,14 +133,17 @@ class TaskService:
             initiated_by=self.node_id,
         )
 
-    async def submit(self, requests: Sequence[TaskRequest]) -> list[Submitted]:
-        """Store all the tasks or none; return after they are committed."""
+    async def submit(
+        self, requests: Sequence[TaskRequest], *, batch: bool = False
+    ) -> list[Submitted]:
+        """Store all the tasks or none; return after they are committed. In a `batch`
+        (or any submit of several), an error names its task: `tasks[3].priority`."""
         if not requests:
             raise InvalidTask("a batch needs at least one task", field="tasks")
         if len(requests) > MAX_BATCH:
             raise InvalidTask(f"a batch holds at most {MAX_BATCH} tasks", field="tasks")
         now = utcnow()
-        batch = len(requests) > 1
+        batch = batch or len(requests) > 1
         tasks = [
             self.build(r, now, f"tasks[{i}]." if batch else "") for i, r in enumerate(requests)
         ]

@@ -30,7 +30,10 @@ def submit_batches(
             if stop.wait(pause_s):
                 return
             body = {
-                "tasks": [{"type": "work", "payload": {"label": f"{n}-{i}"}} for i in range(10)]
+                "tasks": [
+                    {"type": "record", "payload": {"label": f"{n}-{i}", "seconds": 0.05}}
+                    for i in range(10)
+                ]
             }
             try:
                 response = client.post("/tasks", json=body)
@@ -54,10 +57,8 @@ def test_kill_nine_under_load_loses_nothing(start_server: StartServer, workdir: 
     server.stop(signal.SIGKILL)
     stop.set()
     producer.join(15)
-    before = (workdir / "executions.log").read_text().split()
-    in_flight = {before[i + 1] for i in range(0, len(before), 3) if before[i] == "start"} - {
-        before[i + 1] for i in range(0, len(before), 3) if before[i] == "end"
-    }
+    before = [line.split() for line in (workdir / "executions.log").read_text().splitlines()]
+    in_flight = {w[1] for w in before if w[0] == "start"} - {w[1] for w in before if w[0] == "end"}
     assert in_flight  # killed mid-run
     assert len(in_flight) <= SLOTS
 

@@ -43,7 +43,7 @@ class SubmitFastPath:
             except orjson.JSONDecodeError as exc:
                 raise MalformedBody(f"the body is not valid JSON: {exc}") from None
             requests, batch = parse_submit(data, idempotency_key)
-            response = submitted_response(await self.service.submit(requests), batch)
+            response = submitted_response(await self.service.submit(requests, batch=batch), batch)
         except ConveyorError as exc:
             response = error_response(exc, "/tasks")
         await response(scope, receive, send)

@@ -28,10 +28,26 @@ def redact(url: str) -> str:
 
 
 def wants_prometheus(accept: str) -> tuple[bool, bool]:
-    """(Prometheus text?, OpenMetrics?) from an Accept header; JSON otherwise."""
-    accept = accept.lower()
-    openmetrics = "application/openmetrics-text" in accept
-    return openmetrics or "text/plain" in accept, openmetrics
+    """(Prometheus text?, OpenMetrics?) from an Accept header, by q-value; JSON wins
+    ties and anything unspecified, since plain curl clients parse JSON."""
+    best: dict[str, float] = {}
+    for part in accept.lower().split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        best[media] = max(best.get(media, 0.0), quality)
+    openmetrics = best.get("application/openmetrics-text", 0.0)
+    text = max(best.get("text/plain", 0.0), openmetrics)
+    json = max(best.get("application/json", 0.0), best.get("*/*", 0.0))
+    if text > 0 and text > json:
+        return True, openmetrics > 0 and openmetrics >= best.get("text/plain", 0.0)
+    return False, False
 
 
 def router(node: Node) -> APIRouter:

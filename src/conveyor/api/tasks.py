@@ -66,7 +66,7 @@ def router(service: TaskService, max_wait_s: float) -> APIRouter:
         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     ) -> Response:
         requests, batch = parse_submit(await read_json(request), idempotency_key)
-        return submitted_response(await service.submit(requests), batch)
+        return submitted_response(await service.submit(requests, batch=batch), batch)
 
     @api.get("/tasks", summary="Counts by status and one page of tasks, newest first")
     async def list_tasks(

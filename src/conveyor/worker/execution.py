@@ -142,6 +142,13 @@ async def run_async(running: Running) -> Outcome:
         return errored(running, TimeoutError(f"timed out after {timeout:g} s") if timeout else exc)
     except Exception as exc:
         return errored(running, exc)
+    except BaseException as exc:  # SystemExit and friends: fail the task, not the loop
+        return Outcome(
+            running.task.id,
+            running.token,
+            OutcomeKind.FAILED,
+            error=f"{type(exc).__name__} raised by the handler: {exc}",
+        )
     return completed(running, result)
 
 
