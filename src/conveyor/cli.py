@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,13 +18,13 @@ from rich.table import Table
 
 from conveyor import logs
 from conveyor.app import App, load_app
-from conveyor.backends.base import TaskFilter
+from conveyor.backends.base import StatusChange, TaskFilter
 from conveyor.config import Settings, load_settings
 from conveyor.demo import builtin_registry
 from conveyor.errors import ConveyorError
 from conveyor.node import Node
 from conveyor.registry import Registry
-from conveyor.service import TaskRequest
+from conveyor.service import TaskRequest, TaskService
 from conveyor.task import Status
 from conveyor.worker.supervisor import die_with_parent
 
@@ -280,12 +281,7 @@ def cancel(
     config: ConfigOpt = None,
 ) -> None:
     """Cancel a pending task (a running one is asked to stop)."""
-    settings = _settings(config, backend=backend)
-
-    async def body(service: Any) -> Any:
-        return (await service.cancel(task_id)).task
-
-    _print_json(_with_app(settings, body).to_json())
+    _change_task(config, backend, lambda service: service.cancel(task_id))
 
 
 @cli.command()
@@ -295,10 +291,19 @@ def retry(
     config: ConfigOpt = None,
 ) -> None:
     """Put a failed or canceled task back to pending."""
+    _change_task(config, backend, lambda service: service.retry(task_id))
+
+
+def _change_task(
+    config: Path | None,
+    backend: str | None,
+    change: Callable[[TaskService], Awaitable[StatusChange]],
+) -> None:
+    """Apply a status change through the service and print the task after it."""
     settings = _settings(config, backend=backend)
 
-    async def body(service: Any) -> Any:
-        return (await service.retry(task_id)).task
+    async def body(service: TaskService) -> Any:
+        return (await change(service)).task
 
     _print_json(_with_app(settings, body).to_json())
 
