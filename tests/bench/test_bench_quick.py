@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / "bench" / ".venv" / "bin" / "python"
 
 
+@pytest.mark.timeout(600)  # eight systems' workers start and stop in turn
 def test_quick_bench_measures_every_system_and_workload() -> None:
     if not PYTHON.exists():
         message = "bench/.venv is missing: run `make bench-install` (CI does)"

@@ -62,4 +62,4 @@ def test_no_forbidden_import(path: Path) -> None:
 
 def test_the_walk_sees_the_package() -> None:
     assert len(MODULES) > 20
-    assert "conveyor.backends.base" in IMPORTS[PACKAGE / "backends" / "sqlite.py"]
+    assert "conveyor.backends.base" in IMPORTS[PACKAGE / "backends" / "sqlite" / "backend.py"]

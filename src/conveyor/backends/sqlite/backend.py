@@ -6,10 +6,9 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
@@ -26,134 +25,24 @@ from conveyor.backends.base import (
     TaskFilter,
     WorkerRecord,
 )
-from conveyor.backends.sqlite_notify import Broadcast, notify_dir
-from conveyor.backends.sqlite_thread import Changes, DbThread
+from conveyor.backends.sqlite.notify import Broadcast, notify_dir
+from conveyor.backends.sqlite.rows import (
+    COLUMNS,
+    INSERT,
+    INSERT_KEYED,
+    dumps,
+    from_micros,
+    micros,
+    placeholders,
+    row_to_task,
+    task_row,
+)
+from conveyor.backends.sqlite.thread import Changes, DbThread
 from conveyor.backends.waiters import Waiters, wait_armed
 from conveyor.errors import BackendUnavailable, InvalidTask
 from conveyor.task import Status, Task
 
-_COLUMNS = (
-    "id, type, payload, priority, queue, status, attempts, max_attempts, created_us, run_at_us,"
-    " updated_us, started_us, finished_us, result, error, traceback, timeout_s, idempotency_key,"
-    " initiated_by, handled_by, progress, progress_message, cancel_requested, lease_token,"
-    " lease_expires_us"
-)
-_INSERT = f"INSERT INTO tasks ({_COLUMNS}) VALUES ({', '.join('?' * 25)})"
-_INSERT_KEYED = (
-    _INSERT + " ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
-)
 _SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
-
-
-def _us(value: datetime) -> int:
-    return int(value.timestamp() * 1_000_000)
-
-
-def _us_opt(value: datetime | None) -> int | None:
-    return None if value is None else _us(value)
-
-
-def _dt(value: int | None) -> datetime | None:
-    return None if value is None else _at(value)
-
-
-def _at(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1_000_000, UTC)
-
-
-def _dumps(value: object) -> str:
-    return orjson.dumps(value).decode()
-
-
-def _row_to_task(row: tuple[Any, ...]) -> Task:
-    (
-        id_,
-        type_,
-        payload,
-        priority,
-        queue,
-        status,
-        attempts,
-        max_attempts,
-        created,
-        run_at,
-        updated,
-        started,
-        finished,
-        result,
-        error,
-        traceback,
-        timeout_s,
-        key,
-        initiated_by,
-        handled_by,
-        progress,
-        progress_message,
-        cancel_requested,
-        token,
-        lease_expires,
-    ) = row
-    return Task(
-        id=str(id_),
-        type=str(type_),
-        payload=orjson.loads(str(payload)),
-        priority=int(priority),
-        queue=str(queue),
-        status=Status(status),
-        attempts=int(attempts),
-        max_attempts=int(max_attempts),
-        created_at=_at(created),
-        run_at=_at(run_at),
-        updated_at=_dt(updated),
-        started_at=_dt(started),
-        finished_at=_dt(finished),
-        result=None if result is None else orjson.loads(str(result)),
-        error=error,
-        traceback=traceback,
-        timeout_s=timeout_s,
-        idempotency_key=key,
-        initiated_by=initiated_by,
-        handled_by=handled_by,
-        progress=progress,
-        progress_message=progress_message,
-        cancel_requested=bool(cancel_requested),
-        lease_token=token,
-        lease_expires_at=_dt(lease_expires),
-    )
-
-
-def _task_row(task: Task) -> tuple[object, ...]:
-    return (
-        task.id,
-        task.type,
-        _dumps(task.payload),
-        task.priority,
-        task.queue,
-        task.status.value,
-        task.attempts,
-        task.max_attempts,
-        _us(task.created_at),
-        _us(task.run_at),
-        _us_opt(task.updated_at),
-        _us_opt(task.started_at),
-        _us_opt(task.finished_at),
-        None if task.result is None else _dumps(task.result),
-        task.error,
-        task.traceback,
-        task.timeout_s,
-        task.idempotency_key,
-        task.initiated_by,
-        task.handled_by,
-        task.progress,
-        task.progress_message,
-        int(task.cancel_requested),
-        task.lease_token,
-        _us_opt(task.lease_expires_at),
-    )
-
-
-def _placeholders(count: int) -> str:
-    return ", ".join("?" * count)
 
 
 def parse_sqlite_url(url: str) -> tuple[Path, str]:
@@ -210,7 +99,7 @@ class SQLiteBackend(Backend):
             return
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        schema = resources.files("conveyor.backends.sql").joinpath("sqlite_schema.sql").read_text()
+        schema = resources.files("conveyor.backends.sqlite").joinpath("schema.sql").read_text()
         try:
             connection = self._connect()
             try:
@@ -234,27 +123,27 @@ class SQLiteBackend(Backend):
         await self._reader.run(lambda c, _: c.execute("SELECT 1").fetchone())
 
     async def submit(self, tasks: Sequence[Task]) -> list[Task]:
-        rows = [_task_row(task) for task in tasks]
+        rows = [task_row(task) for task in tasks]
 
         def insert(c: sqlite3.Connection, changes: Changes) -> list[Task]:
             stored: list[Task] = []
             plain = [row for row, task in zip(rows, tasks, strict=True) if not task.idempotency_key]
             if len(plain) == len(rows):
-                c.executemany(_INSERT, rows)
+                c.executemany(INSERT, rows)
                 changes.work = True
                 return list(tasks)
             for row, task in zip(rows, tasks, strict=True):
                 if task.idempotency_key is None:
-                    c.execute(_INSERT, row)
+                    c.execute(INSERT, row)
                     stored.append(task)
-                elif c.execute(_INSERT_KEYED, row).rowcount == 1:
+                elif c.execute(INSERT_KEYED, row).rowcount == 1:
                     stored.append(task)
                 else:
                     existing = c.execute(
-                        f"SELECT {_COLUMNS} FROM tasks WHERE idempotency_key = ?",
+                        f"SELECT {COLUMNS} FROM tasks WHERE idempotency_key = ?",
                         (task.idempotency_key,),
                     ).fetchone()
-                    stored.append(_row_to_task(existing))
+                    stored.append(row_to_task(existing))
             changes.work = True
             return stored
 
@@ -277,15 +166,15 @@ class SQLiteBackend(Backend):
     ) -> list[Task]:
         if limit <= 0 or not queues or not types:
             return []
-        now_us = _us(now)
+        now_us = micros(now)
         token = secrets.token_hex(8)
         sql = (
             "UPDATE tasks SET status = 'processing', attempts = attempts + 1, lease_token = ?,"
             " lease_expires_us = ?, handled_by = ?, started_us = ?, updated_us = ?"
             " WHERE id IN (SELECT id FROM tasks INDEXED BY tasks_claim WHERE status = 'pending'"
-            f" AND queue IN ({_placeholders(len(queues))}) AND run_at_us <= ?"
-            f" AND type IN ({_placeholders(len(types))})"
-            f" ORDER BY priority DESC, id LIMIT ?) RETURNING {_COLUMNS}"
+            f" AND queue IN ({placeholders(len(queues))}) AND run_at_us <= ?"
+            f" AND type IN ({placeholders(len(types))})"
+            f" ORDER BY priority DESC, id LIMIT ?) RETURNING {COLUMNS}"
         )
         params = (
             token,
@@ -300,7 +189,7 @@ class SQLiteBackend(Backend):
         )
 
         def take(c: sqlite3.Connection, _: Changes) -> list[Task]:
-            return [_row_to_task(row) for row in c.execute(sql, params).fetchall()]
+            return [row_to_task(row) for row in c.execute(sql, params).fetchall()]
 
         # A claim lost to a power cut leaves the task pending, as if never claimed.
         claimed = await self._writer.run(take, durable=False)
@@ -310,7 +199,7 @@ class SQLiteBackend(Backend):
     async def extend(
         self, renewals: Sequence[Renewal], lease_s: float, now: datetime
     ) -> list[LeaseState]:
-        now_us = _us(now)
+        now_us = micros(now)
         expires = now_us + int(lease_s * 1_000_000)
         sql = (
             "UPDATE tasks SET lease_expires_us = ?,"
@@ -341,7 +230,7 @@ class SQLiteBackend(Backend):
         return await self._writer.run(renew, durable=False)
 
     async def finish(self, outcomes: Sequence[Outcome], now: datetime) -> list[bool]:
-        now_us = _us(now)
+        now_us = micros(now)
         guard = " WHERE id = ? AND lease_token = ? AND status = 'processing'"
         release = "lease_token = NULL, lease_expires_us = NULL, updated_us = ?"
         final_sql = (
@@ -362,14 +251,14 @@ class SQLiteBackend(Backend):
             for o in outcomes:
                 key = (o.task_id, o.lease_token)
                 if o.kind is OutcomeKind.RETRY:
-                    run_at = _us(o.run_at) if o.run_at is not None else now_us
+                    run_at = micros(o.run_at) if o.run_at is not None else now_us
                     cursor = c.execute(retry_sql, (o.error, o.traceback, run_at, now_us, *key))
                     changes.work = changes.work or cursor.rowcount == 1
                 elif o.kind is OutcomeKind.RELEASE:
                     cursor = c.execute(release_sql, (now_us, *key))
                     changes.work = changes.work or cursor.rowcount == 1
                 else:
-                    result = None if o.result is None else _dumps(o.result)
+                    result = None if o.result is None else dumps(o.result)
                     cursor = c.execute(
                         final_sql,
                         (o.kind.value, result, o.error, o.traceback, now_us, now_us, *key),
@@ -424,7 +313,7 @@ class SQLiteBackend(Backend):
     ) -> list[StatusChange | None]:
         """Read each task's status, let `apply` change it, and return it as it is after;
         all in one transaction, so nothing changes the task in between."""
-        now_us = _us(now)
+        now_us = micros(now)
 
         def transition(c: sqlite3.Connection, changes: Changes) -> list[StatusChange | None]:
             outcomes: list[StatusChange | None] = []
@@ -435,8 +324,8 @@ class SQLiteBackend(Backend):
                     continue
                 previous = Status(row[0])
                 apply(c, task_id, previous, now_us, changes)
-                after = c.execute(f"SELECT {_COLUMNS} FROM tasks WHERE id = ?", (task_id,))
-                outcomes.append(StatusChange(_row_to_task(after.fetchone()), previous))
+                after = c.execute(f"SELECT {COLUMNS} FROM tasks WHERE id = ?", (task_id,))
+                outcomes.append(StatusChange(row_to_task(after.fetchone()), previous))
             return outcomes
 
         return await self._writer.run(transition)
@@ -444,10 +333,10 @@ class SQLiteBackend(Backend):
     async def get(self, ids: Sequence[str]) -> list[Task | None]:
         if not ids:
             return []
-        sql = f"SELECT {_COLUMNS} FROM tasks WHERE id IN ({_placeholders(len(ids))})"
+        sql = f"SELECT {COLUMNS} FROM tasks WHERE id IN ({placeholders(len(ids))})"
 
         def fetch(c: sqlite3.Connection, _: Changes) -> list[Task | None]:
-            found = {str(row[0]): _row_to_task(row) for row in c.execute(sql, tuple(ids))}
+            found = {str(row[0]): row_to_task(row) for row in c.execute(sql, tuple(ids))}
             return [found.get(task_id) for task_id in ids]
 
         return await self._reader.run(fetch)
@@ -464,7 +353,7 @@ class SQLiteBackend(Backend):
         return await self._reader.run(fetch)
 
     async def reap(self, now: datetime) -> int:
-        now_us = _us(now)
+        now_us = micros(now)
         return await self._return_leased(
             "lease_expires_us < ?", (now_us,), now_us, "stopped renewing it"
         )
@@ -473,9 +362,9 @@ class SQLiteBackend(Backend):
         if not worker_ids:
             return 0
         return await self._return_leased(
-            f"handled_by IN ({_placeholders(len(worker_ids))})",
+            f"handled_by IN ({placeholders(len(worker_ids))})",
             tuple(worker_ids),
-            _us(now),
+            micros(now),
             "is dead",
         )
 
@@ -515,7 +404,7 @@ class SQLiteBackend(Backend):
             " WHERE status IN ('completed', 'failed', 'canceled') AND finished_us < ?"
             " LIMIT ?)"
         )
-        cutoff = _us(finished_before)
+        cutoff = micros(finished_before)
         return await self._writer.run(lambda c, _: c.execute(sql, (cutoff, limit)).rowcount)
 
     async def wait_for_work(self, queues: Sequence[str], timeout_s: float) -> None:
@@ -523,7 +412,7 @@ class SQLiteBackend(Backend):
         armed = self._waiters.arm_work()
         sql = (
             "SELECT min(run_at_us) FROM tasks WHERE status = 'pending'"
-            f" AND queue IN ({_placeholders(len(queues))})"
+            f" AND queue IN ({placeholders(len(queues))})"
         )
         try:
             row = await self._reader.run(lambda c, _: c.execute(sql, tuple(queues)).fetchone())
@@ -555,12 +444,12 @@ class SQLiteBackend(Backend):
             worker.id,
             worker.node,
             worker.pid,
-            _us(worker.started_at),
-            _us(worker.last_seen),
-            _dumps(worker.threads),
-            _dumps(worker.info),
+            micros(worker.started_at),
+            micros(worker.last_seen),
+            dumps(worker.threads),
+            dumps(worker.info),
         )
-        day_ago = _us(worker.last_seen) - 86_400_000_000
+        day_ago = micros(worker.last_seen) - 86_400_000_000
 
         def upsert(c: sqlite3.Connection, _: Changes) -> None:
             c.execute(
@@ -590,8 +479,8 @@ class SQLiteBackend(Backend):
                     id=r[0],
                     node=r[1],
                     pid=r[2],
-                    started_at=_at(r[3]),
-                    last_seen=_at(r[4]),
+                    started_at=from_micros(r[3]),
+                    last_seen=from_micros(r[4]),
                     threads=orjson.loads(r[5]),
                     info=orjson.loads(r[6]),
                 )
@@ -612,11 +501,11 @@ class SQLiteBackend(Backend):
                 clauses.append(f"{column} = ?" if " " not in column else f"{column} ?")
                 params.append(str(value))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = f"SELECT {_COLUMNS} FROM tasks {where} ORDER BY id DESC LIMIT ?"
+        sql = f"SELECT {COLUMNS} FROM tasks {where} ORDER BY id DESC LIMIT ?"
 
         def fetch(c: sqlite3.Connection, _: Changes) -> Page:
             rows = c.execute(sql, (*params, limit + 1)).fetchall()
-            tasks = [_row_to_task(row) for row in rows[:limit]]
+            tasks = [row_to_task(row) for row in rows[:limit]]
             return Page(tasks, tasks[-1].id if len(rows) > limit and tasks else None)
 
         return await self._reader.run(fetch)
