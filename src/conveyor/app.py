@@ -42,10 +42,18 @@ class App:
         priority: int | None = None,
         max_attempts: int | None = None,
         timeout: float | None = None,
+        retry_backoff: float | None = None,
     ) -> Callable[[Callable[P, R]], TaskFunction[P, R]]:
-        """Register a handler: `def handler(ctx, **payload_fields)`, sync or async."""
+        """Register a handler: `def handler(ctx, **payload_fields)`, sync or async.
+        `retry_backoff` is the base in seconds of this type's exponential retry delay."""
+        if retry_backoff is not None and retry_backoff <= 0:
+            raise ValueError("retry_backoff must be positive")
         options = TaskOptions(
-            queue=queue, priority=priority, max_attempts=max_attempts, timeout_s=timeout
+            queue=queue,
+            priority=priority,
+            max_attempts=max_attempts,
+            timeout_s=timeout,
+            backoff_s=retry_backoff,
         )
 
         def register(func: Callable[P, R]) -> TaskFunction[P, R]:

@@ -30,6 +30,8 @@ class TaskOptions:
     priority: int | None = None
     max_attempts: int | None = None
     timeout_s: float | None = None
+    backoff_s: float | None = None
+    """Base of the exponential retry delay for this type (default 1 s, capped at 300 s)."""
 
 
 class TaskContext:

@@ -12,7 +12,7 @@ from conveyor.backends.base import WorkerRecord
 from conveyor.backends.sqlite import SQLiteBackend
 from conveyor.demo import builtin_registry
 from conveyor.errors import Retry, TaskCanceledError
-from conveyor.registry import Registry, TaskContext
+from conveyor.registry import Registry, TaskContext, TaskOptions
 from conveyor.service import TaskRequest, TaskService
 from conveyor.task import Status, utcnow
 from tests.support import StartWorker, eventually, wait_final
@@ -383,3 +383,24 @@ async def test_a_handler_can_ask_to_be_retried_later(
     task_id = await submit(service, "not_yet", max_attempts=1)
     failed = await wait_final(service, task_id)
     assert failed.error == "retry requested: upstream busy, but all 1 attempts are used"
+
+
+async def test_a_type_can_set_its_own_retry_backoff(
+    backend: SQLiteBackend, start_worker: StartWorker
+) -> None:
+    registry = Registry()
+    calls: list[float] = []
+
+    def quick_retry(ctx: TaskContext) -> str:
+        calls.append(time.monotonic())
+        if len(calls) < 3:
+            raise ValueError("not yet")
+        return "ok"
+
+    registry.register(quick_retry, options=TaskOptions(backoff_s=0.05))
+    service = service_for(backend, registry)
+    await start_worker(registry)
+    task = await wait_final(service, await submit(service, "quick_retry"))
+    assert (task.status, task.attempts) == (Status.COMPLETED, 3)
+    # default base 1 s would wait >= 0.5 s then >= 1 s; 0.05 s waits at most 0.05 + 0.1
+    assert calls[2] - calls[0] < 0.5

@@ -76,7 +76,7 @@ def errored(running: Running, error: BaseException, *, retryable: bool = True) -
     task = running.task
     if isinstance(error, Retry):
         if task.attempts < task.max_attempts:
-            delay = error.delay_s if error.delay_s is not None else retry_delay_s(task.attempts)
+            delay = error.delay_s if error.delay_s is not None else _backoff(running)
             return Outcome(
                 task.id,
                 running.token,
@@ -95,11 +95,18 @@ def errored(running: Running, error: BaseException, *, retryable: bool = True) -
     if running.cancel_event.is_set():
         return Outcome(task.id, running.token, OutcomeKind.CANCELED, error="canceled on request")
     if retryable and task.attempts < task.max_attempts:
-        run_at = utcnow() + timedelta(seconds=retry_delay_s(task.attempts))
+        run_at = utcnow() + timedelta(seconds=_backoff(running))
         return Outcome(
             task.id, running.token, OutcomeKind.RETRY, error=text, traceback=trace, run_at=run_at
         )
     return Outcome(task.id, running.token, OutcomeKind.FAILED, error=text, traceback=trace)
+
+
+def _backoff(running: Running) -> float:
+    base = running.handler.options.backoff_s if running.handler is not None else None
+    if base is None:
+        return retry_delay_s(running.task.attempts)
+    return retry_delay_s(running.task.attempts, base_s=base)
 
 
 def no_handler(running: Running, worker_id: str) -> Outcome:
