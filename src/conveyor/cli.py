@@ -26,6 +26,7 @@ from conveyor.node import Node
 from conveyor.registry import Registry
 from conveyor.service import TaskRequest, TaskService
 from conveyor.task import Status
+from conveyor.worker.recycling import RECYCLE_EXIT
 from conveyor.worker.supervisor import die_with_parent
 
 cli = typer.Typer(
@@ -55,6 +56,16 @@ GraceOpt = Annotated[
     typer.Option(
         help="on SIGTERM, how long running tasks may finish before they are given back"
         " [default: 10]"
+    ),
+]
+MaxTasksOpt = Annotated[
+    int | None,
+    typer.Option(help="replace a worker process after this many tasks (with --processes)"),
+]
+MaxMemoryOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="replace a worker process past this RSS in MB, between tasks (with --processes)"
     ),
 ]
 AppOpt = Annotated[str | None, typer.Option("--app", help="module:attribute of your conveyor.App")]
@@ -103,6 +114,8 @@ def serve(
     queues: Annotated[str | None, typer.Option(help="comma-separated queues to consume")] = None,
     processes: ProcessesOpt = None,
     grace_seconds: GraceOpt = None,
+    max_tasks_per_child: MaxTasksOpt = None,
+    max_memory_per_child: MaxMemoryOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Run the HTTP API, workers and monitor (workers in one child process per core when
@@ -123,6 +136,8 @@ def serve(
         queues=queues,
         processes=processes,
         shutdown_grace_seconds=grace_seconds,
+        max_tasks_per_child=max_tasks_per_child,
+        max_memory_per_child=max_memory_per_child,
     )
     logs.configure(settings.log_level, settings.log_file, settings.debug)
     from conveyor.api.app import create_app
@@ -161,6 +176,8 @@ def worker(
     debug: Annotated[bool | None, typer.Option("--debug", help="debug logging")] = None,
     processes: ProcessesOpt = None,
     grace_seconds: GraceOpt = None,
+    max_tasks_per_child: MaxTasksOpt = None,
+    max_memory_per_child: MaxMemoryOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Run workers only (no HTTP), against a shared backend."""
@@ -174,11 +191,14 @@ def worker(
         debug=debug,
         processes=processes,
         shutdown_grace_seconds=grace_seconds,
+        max_tasks_per_child=max_tasks_per_child,
+        max_memory_per_child=max_memory_per_child,
     )
     logs.configure(settings.log_level, settings.log_file, settings.debug)
     node = Node(settings, _registry(settings), run_workers=True)
 
-    async def run() -> None:
+    async def run() -> bool:
+        """Serve until a signal (False) or until the worker retires to be recycled (True)."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
 
@@ -191,10 +211,18 @@ def worker(
             loop.add_signal_handler(sig, on_signal)
         die_with_parent()
         await node.start()
-        await stop.wait()
+        assert node.worker is not None or node.supervisor is not None
+        waits = [asyncio.create_task(stop.wait())]
+        if node.worker is not None:
+            waits.append(asyncio.create_task(node.worker.recycled.wait()))
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for waiting in waits:
+            waiting.cancel()
         await node.stop()
+        return not stop.is_set()
 
-    asyncio.run(run())
+    if asyncio.run(run()):
+        raise typer.Exit(RECYCLE_EXIT)
 
 
 def _with_app(settings: Settings, body: Any) -> Any:

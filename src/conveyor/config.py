@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     reap_interval_seconds: float = Field(2.0, gt=0, description="how often expired leases return")
     heartbeat_seconds: float = Field(2.0, gt=0, description="worker heartbeat period")
     monitor_interval_seconds: float = Field(0.5, gt=0, description="thread monitor period")
+    max_tasks_per_child: int | None = Field(
+        None, ge=1, description="a worker process is replaced after this many tasks"
+    )
+    max_memory_per_child: float | None = Field(
+        None, gt=0, description="a worker process is replaced past this RSS, in MB (between tasks)"
+    )
+    supervised: bool = Field(
+        False, description="set by the supervisor for its worker processes (recycling applies)"
+    )
     retention_seconds: float = Field(
         7 * 86_400, gt=0, description="finished tasks are purged this long after they finish"
     )

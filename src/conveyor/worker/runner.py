@@ -20,6 +20,7 @@ from conveyor.registry import Registry
 from conveyor.task import Task, utcnow
 from conveyor.worker.execution import Running, no_handler, run_async
 from conveyor.worker.monitor import Monitor
+from conveyor.worker.recycling import recycle_reason
 from conveyor.worker.roster import Roster
 from conveyor.worker.slots import SlotPool
 
@@ -63,6 +64,8 @@ class WorkerConfig:
     heartbeat_s: float = 2.0
     monitor_interval_s: float = 0.5
     retention_s: float = 7 * 86_400
+    max_tasks: int | None = None
+    max_memory_mb: float | None = None
     info: dict[str, object] = field(default_factory=dict)
 
 
@@ -95,6 +98,10 @@ class Worker:
         self._outcome_ready = asyncio.Event()
         self._capacity = asyncio.Event()
         self._drained = asyncio.Event()
+        self._finished = 0
+        self._dispatched = 0
+        self.recycled = asyncio.Event()
+        """Set when this process should retire (see worker/recycling.py)."""
         self._claiming = True
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loops: list[asyncio.Task[None]] = []
@@ -171,7 +178,11 @@ class Worker:
         else:
             capacity, busy = self.config.threads + self.config.prefetch, self._sync_busy
         free = max(capacity - busy, 0)
-        if busy and free < max(1, capacity // 4):
+        if self.config.max_tasks is not None:  # a process retiring takes no more than its share
+            free = min(free, max(self.config.max_tasks - self._dispatched, 0))
+            if free == 0:
+                return 0
+        elif busy and free < max(1, capacity // 4):
             return 0
         return min(free, _MAX_CLAIM)
 
@@ -221,6 +232,7 @@ class Worker:
         return len(tasks)
 
     def _dispatch(self, running: Running) -> None:
+        self._dispatched += 1
         self._running[running.task.id] = running
         handler = running.handler
         if handler is None:
@@ -263,6 +275,7 @@ class Worker:
         elapsed = time.monotonic() - running.started_monotonic
         self.metrics.run_seconds.labels(running.task.type).observe(elapsed)
         running.has_outcome = True
+        self._finished += 1
         self._outcomes.append((running, outcome))
         self._outcome_ready.set()
         self._capacity.set()
@@ -272,6 +285,7 @@ class Worker:
             await self._outcome_ready.wait()
             self._outcome_ready.clear()
             await self._flush_outcomes()
+            self._check_recycle()
 
     async def _flush_outcomes(self) -> None:
         while self._outcomes:
@@ -295,6 +309,17 @@ class Worker:
                     logger.warning(
                         "lease lost; outcome discarded", extra={"task_id": running.task.id}
                     )
+
+    def _check_recycle(self) -> None:
+        if self.recycled.is_set():
+            return
+        config = self.config
+        reason = recycle_reason(config.max_tasks, config.max_memory_mb, self._finished)
+        if reason is not None:
+            logger.info("worker process retiring", extra={"reason": reason})
+            self._claiming = False
+            self._capacity.set()
+            self.recycled.set()
 
     async def _lease_loop(self) -> None:
         # Renewals also bring back cancel requests, so they come at least every second
@@ -379,6 +404,7 @@ class Worker:
         while True:
             await asyncio.sleep(self.config.heartbeat_s)
             self.monitor.restart_if_dead()
+            self._check_recycle()
             try:
                 await self._heartbeat_once()
             except BackendUnavailable as exc:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from conveyor.task import JSONObject
+from conveyor.worker.recycling import RECYCLE_EXIT
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ def describe_exit(returncode: int) -> str:
         if -returncode == signal.SIGKILL:
             return f"killed by {name} (the OS kills this way when out of memory)"
         return f"killed by {name}"
+    if returncode == RECYCLE_EXIT:
+        return "recycled: reached --max-tasks-per-child or --max-memory-per-child"
     return f"exited with status {returncode}"
 
 
@@ -131,6 +134,7 @@ class ProcessSupervisor:
             "CONVEYOR_NODE_ID": child.node_id,
             "CONVEYOR_PROCESSES": "0",
             "CONVEYOR_DEMO": "false",
+            "CONVEYOR_SUPERVISED": "true",
             PARENT_PID_ENV: str(os.getpid()),
         }
         child.process = subprocess.Popen([sys.executable, "-m", "conveyor", "worker"], env=env)
