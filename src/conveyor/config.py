@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     supervised: bool = Field(
         False, description="set by the supervisor for its worker processes (recycling applies)"
     )
+    cancel_grace_seconds: float = Field(
+        10.0, gt=0, description="a running sync task that ignores a cancel this long is abandoned"
+    )
     retention_seconds: float = Field(
         7 * 86_400, gt=0, description="finished tasks are purged this long after they finish"
     )

@@ -100,6 +100,7 @@ class Node:
                 reap_interval_s=s.reap_interval_seconds,
                 heartbeat_s=s.heartbeat_seconds,
                 retention_s=s.retention_seconds,
+                cancel_grace_s=s.cancel_grace_seconds,
                 max_tasks=s.max_tasks_per_child if s.supervised else None,
                 max_memory_mb=s.max_memory_per_child if s.supervised else None,
                 monitor_interval_s=s.monitor_interval_seconds,

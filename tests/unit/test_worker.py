@@ -404,3 +404,35 @@ async def test_a_type_can_set_its_own_retry_backoff(
     assert (task.status, task.attempts) == (Status.COMPLETED, 3)
     # default base 1 s would wait >= 0.5 s then >= 1 s; 0.05 s waits at most 0.05 + 0.1
     assert calls[2] - calls[0] < 0.5
+
+
+async def test_a_sync_handler_ignoring_a_cancel_is_abandoned_after_the_grace_period(
+    backend: SQLiteBackend, start_worker: StartWorker
+) -> None:
+    registry = builtin_registry()
+    started, release = threading.Event(), threading.Event()
+
+    def stubborn(ctx: TaskContext) -> str:
+        started.set()
+        release.wait(30)  # never looks at ctx.cancelled
+        return "too late"
+
+    registry.register(stubborn)
+    service = service_for(backend, registry)
+    worker = await start_worker(registry, threads=1, lease_s=0.9, cancel_grace_s=0.5)
+    try:
+        task_id = await submit(service, "stubborn")
+        await eventually(started.is_set)
+        begun = time.monotonic()
+        await service.cancel(task_id)
+        task = await wait_final(service, task_id)
+        assert task.status is Status.CANCELED
+        assert "did not stop within 0.5 s" in (task.error or "")
+        assert time.monotonic() - begun < 5
+        # the only slot has a new thread: work goes on
+        after = await wait_final(service, await submit(service, "add", a=1, b=1))
+        assert after.result == 2
+        [consumer] = [r for r in worker.roster.records() if r.role == "consumer"]
+        assert consumer.restarts == 1
+    finally:
+        release.set()

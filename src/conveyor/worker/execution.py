@@ -28,6 +28,7 @@ class Running:
     cancel_event: threading.Event = field(default_factory=threading.Event)
     progress: tuple[float, str | None] | None = None
     lease_lost: bool = False
+    cancel_seen_monotonic: float | None = None
     has_outcome: bool = False
     started_monotonic: float = field(default_factory=time.monotonic)
     asyncio_task: asyncio.Task[Outcome] | None = None

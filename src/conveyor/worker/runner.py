@@ -65,6 +65,7 @@ class WorkerConfig:
     monitor_interval_s: float = 0.5
     retention_s: float = 7 * 86_400
     max_tasks: int | None = None
+    cancel_grace_s: float = 10.0
     max_memory_mb: float | None = None
     info: dict[str, object] = field(default_factory=dict)
 
@@ -86,7 +87,13 @@ class Worker:
         self.roster = roster or Roster()
         self.metrics = metrics or Metrics()
         self.monitor = Monitor(self.roster, config.monitor_interval_s)
-        self.slots = SlotPool(config.threads, self.roster, self._deliver_threadsafe, "consumer")
+        self.slots = SlotPool(
+            config.threads,
+            self.roster,
+            self._deliver_threadsafe,
+            "consumer",
+            cancel_grace_s=config.cancel_grace_s,
+        )
         self.monitor.watch(self.slots.replace_dead)
         self.monitor.watch(self.slots.enforce_timeouts)
         self._has_sync = any(not h.is_async for h in registry)
@@ -348,6 +355,7 @@ class Worker:
             for running, state in zip(targets, states, strict=True):
                 running.lease_lost = not state.held
                 if state.cancel_requested and not running.cancel_event.is_set():
+                    running.cancel_seen_monotonic = time.monotonic()
                     running.cancel_event.set()
                     if running.asyncio_task is not None:
                         running.asyncio_task.cancel()

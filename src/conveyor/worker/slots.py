@@ -17,8 +17,16 @@ logger = logging.getLogger(__name__)
 class SlotPool:
     """`size` consumer threads taking tasks from one inbox."""
 
-    def __init__(self, size: int, roster: Roster, deliver: DeliverOutcome, prefix: str) -> None:
+    def __init__(
+        self,
+        size: int,
+        roster: Roster,
+        deliver: DeliverOutcome,
+        prefix: str,
+        cancel_grace_s: float = 10.0,
+    ) -> None:
         self.size = size
+        self.cancel_grace_s = cancel_grace_s
         self._roster = roster
         self._deliver = deliver
         self._prefix = prefix
@@ -54,10 +62,27 @@ class SlotPool:
                 replaced.append(record)
         return replaced
 
+    def _overdue(self, running: Running, now: float) -> Outcome | None:
+        """The outcome to record now for a task that overstayed, if it did."""
+        timeout = running.task.timeout_s
+        if timeout is not None and now - running.started_monotonic >= timeout:
+            return errored(running, TimeoutError(f"timed out after {timeout:g} s"))
+        seen = running.cancel_seen_monotonic
+        if seen is not None and now - seen >= self.cancel_grace_s:
+            return Outcome(
+                running.task.id,
+                running.token,
+                OutcomeKind.CANCELED,
+                error=f"canceled: the handler did not stop within"
+                f" {self.cancel_grace_s:g} s of the request, so it was abandoned",
+            )
+        return None
+
     def enforce_timeouts(self) -> list[ThreadRecord]:
-        """Fail (or retry) sync tasks past their timeout now, and give their slots a new
-        thread: Python cannot stop a thread, so the old one is abandoned to finish alone
-        and its late outcome is ignored."""
+        """Fail (or retry) sync tasks past their timeout, and cancel those that ignored a
+        cancel for the grace period, now; their slots get a new thread: Python cannot stop
+        a thread, so the old one is abandoned to finish alone and its late outcome is
+        ignored."""
         if self._stopping.is_set():
             return []
         now = time.monotonic()
@@ -65,17 +90,15 @@ class SlotPool:
         for record in self._records:
             with self._lock:
                 running = self._current.get(record.name)
-                timeout = running.task.timeout_s if running is not None else None
-                if running is None or timeout is None:
-                    continue
-                if now - running.started_monotonic < timeout:
+                overdue = self._overdue(running, now) if running is not None else None
+                if running is None or overdue is None:
                     continue
                 del self._current[record.name]
                 record.generation += 1
                 record.restarts += 1
-            self._deliver(running, errored(running, TimeoutError(f"timed out after {timeout:g} s")))
+            self._deliver(running, overdue)
             logger.warning(
-                "task timed out; its thread is abandoned and replaced",
+                "task overdue; its thread is abandoned and replaced",
                 extra={"task_id": running.task.id, "thread_name": record.name},
             )
             self._spawn(record)
