@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 from conveyor.task import Status, Task, format_time
+from tests.servers import TASK_FIELDS
 
 
 def test_times_are_utc_with_microseconds_and_z() -> None:
@@ -34,23 +35,7 @@ def test_json_has_every_documented_field_and_hides_the_lease_token() -> None:
         lease_token="secret",
     )
     shown = task.to_json()
-    for field in (
-        "id",
-        "type",
-        "payload",
-        "priority",
-        "queue",
-        "status",
-        "attempts",
-        "result",
-        "error",
-        "created_at",
-        "updated_at",
-        "started_at",
-        "finished_at",
-        "initiated_by",
-        "handled_by",
-    ):
+    for field in TASK_FIELDS:  # the fields the core issue names
         assert field in shown
     assert shown["status"] == "pending"
     assert shown["updated_at"] is None
