@@ -16,10 +16,12 @@ import uuid_utils
 
 from conveyor.backends import Backend, open_backend
 from conveyor.task import Status, Task, utcnow
+from tests.redis_keys import REDIS_URL, forget
 
 # kind -> (URL factory taking tmp_path, service needed or None)
 BACKENDS: dict[str, tuple[Callable[[Path], str], str | None]] = {
     "sqlite": (lambda tmp: f"sqlite:///{tmp / 'conformance.db'}", None),
+    "redis": (lambda tmp: f"{REDIS_URL}?prefix=conformance-{uuid_utils.uuid7().hex}", "redis"),
 }
 
 
@@ -39,6 +41,7 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     except Exception as exc:  # a service that is down: skip or fail, as configured
         _unreachable(request.param, str(exc))
     yield opened
+    await forget(opened)
     await opened.close()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from conveyor.backends import Backend
 from conveyor.backends.base import Outcome, OutcomeKind, Renewal
 from conveyor.task import Status, utcnow
@@ -66,3 +68,23 @@ async def test_retry_puts_failed_and_canceled_tasks_back(
     assert back.task.finished_at is None
     assert (untouched.previous, untouched.task.status) == (Status.PENDING, Status.PENDING)
     assert len(await backend.claim("w", ["default"], ["echo"], 10, 30, utcnow())) == 2
+
+
+async def test_a_canceled_delayed_task_is_never_claimed(
+    backend: Backend, make_task: MakeTask
+) -> None:
+    task = make_task(run_at=utcnow() + timedelta(seconds=1))
+    await backend.submit([task])
+    await backend.cancel([task.id], utcnow())
+    later = utcnow() + timedelta(seconds=5)
+    assert await backend.claim("w", ["default"], ["echo"], 10, 30, later) == []
+
+
+async def test_a_retried_task_is_claimed_again(backend: Backend, make_task: MakeTask) -> None:
+    task = make_task()
+    await backend.submit([task])
+    await backend.cancel([task.id], utcnow())
+    await backend.retry([task.id], utcnow())
+    [claimed] = await backend.claim("w", ["default"], ["echo"], 10, 30, utcnow())
+    assert claimed.id == task.id
+    assert claimed.attempts == 1

@@ -22,3 +22,15 @@ async def test_purge_deletes_only_old_final_tasks(backend: Backend, make_task: M
     assert stats.by_status[Status.CANCELED] == 0
     assert stats.by_status[Status.PENDING] + stats.by_status[Status.PROCESSING] == 2
     assert await backend.get([old[0].id]) == [None]
+
+
+async def test_a_purged_tasks_idempotency_key_can_be_used_again(
+    backend: Backend, make_task: MakeTask
+) -> None:
+    first = make_task(idempotency_key="order-7")
+    await backend.submit([first])
+    await backend.cancel([first.id], utcnow())
+    assert await backend.purge(utcnow() + timedelta(seconds=1), 10) == 1
+    second = make_task(idempotency_key="order-7")
+    [stored] = await backend.submit([second])
+    assert stored.id == second.id

@@ -6,7 +6,7 @@ import asyncio
 import time
 from datetime import timedelta
 
-from conveyor.backends import Backend
+from conveyor.backends import Backend, open_backend
 from conveyor.backends.base import Outcome, OutcomeKind
 from conveyor.task import Status, utcnow
 from tests.backends.conftest import MakeTask
@@ -75,3 +75,36 @@ async def test_wait_for_final_times_out_and_knows_unknown_ids(
     assert current is not None
     assert current.status is Status.PENDING
     assert await backend.wait_for_final("no-such-id", 1) is None
+
+
+async def test_another_process_wakes_waiters(backend: Backend, make_task: MakeTask) -> None:
+    """Two opens of one URL stand for two processes: a submit and a completion made
+    through one wake a worker and a waiter on the other, each in well under a second."""
+    other = open_backend(backend.url)
+    await other.open()
+    try:
+        task = make_task()
+
+        async def submit_later() -> None:
+            await asyncio.sleep(0.2)
+            await other.submit([task])
+
+        started = time.monotonic()
+        await asyncio.gather(backend.wait_for_work(["default"], 10), submit_later())
+        assert time.monotonic() - started < 1
+
+        [claimed] = await other.claim("w", ["default"], ["echo"], 1, 30, utcnow())
+        assert claimed.lease_token is not None
+
+        async def complete_later() -> None:
+            await asyncio.sleep(0.2)
+            done = Outcome(task.id, claimed.lease_token or "", OutcomeKind.COMPLETED, result=1)
+            await other.finish([done], utcnow())
+
+        started = time.monotonic()
+        final, _ = await asyncio.gather(backend.wait_for_final(task.id, 10), complete_later())
+        assert final is not None
+        assert final.status is Status.COMPLETED
+        assert time.monotonic() - started < 1
+    finally:
+        await other.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from conveyor.backends.base import Backend
 from conveyor.errors import InvalidTask
 
-SCHEMES = ("sqlite",)
+SCHEMES = ("sqlite", "redis", "rediss", "valkey", "valkeys")
 
 
 def open_backend(url: str) -> Backend:
@@ -15,6 +15,10 @@ def open_backend(url: str) -> Backend:
         from conveyor.backends.sqlite import SQLiteBackend
 
         return SQLiteBackend(url)
+    if scheme in ("redis", "rediss", "valkey", "valkeys"):
+        from conveyor.backends.redis import RedisBackend
+
+        return RedisBackend(url)
     raise InvalidTask(
         f"unsupported backend {url!r}; supported schemes: {', '.join(SCHEMES)}", field="backend"
     )

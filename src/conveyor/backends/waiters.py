@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
+
+from conveyor.task import Task
 
 _Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]"]
 
@@ -101,3 +104,22 @@ async def wait_armed(
         pass
     finally:
         waiters.disarm(future, task_id)
+
+
+async def wait_until_final(
+    waiters: Waiters, task_id: str, timeout_s: float, fetch: Callable[[], Awaitable[Task | None]]
+) -> Task | None:
+    """A backend's `wait_for_final`: arm, read, and sleep until woken or out of time."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        armed = waiters.arm_final(task_id)
+        try:
+            task = await fetch()
+        except BaseException:
+            waiters.disarm(armed, task_id)
+            raise
+        remaining = deadline - time.monotonic()
+        if task is None or task.status.is_final or remaining <= 0:
+            waiters.disarm(armed, task_id)
+            return task
+        await wait_armed(waiters, armed, remaining, task_id)

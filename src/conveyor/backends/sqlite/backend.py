@@ -25,20 +25,18 @@ from conveyor.backends.base import (
     TaskFilter,
     WorkerRecord,
 )
+from conveyor.backends.encoding import dumps, from_micros, micros
 from conveyor.backends.sqlite.notify import Broadcast, notify_dir
 from conveyor.backends.sqlite.rows import (
     COLUMNS,
     INSERT,
     INSERT_KEYED,
-    dumps,
-    from_micros,
-    micros,
     placeholders,
     row_to_task,
     task_row,
 )
 from conveyor.backends.sqlite.thread import Changes, DbThread
-from conveyor.backends.waiters import Waiters, wait_armed
+from conveyor.backends.waiters import Waiters, wait_armed, wait_until_final
 from conveyor.errors import BackendUnavailable, InvalidTask
 from conveyor.task import Status, Task
 
@@ -425,19 +423,12 @@ class SQLiteBackend(Backend):
 
     async def wait_for_final(self, task_id: str, timeout_s: float) -> Task | None:
         self._broadcast.listen()
-        deadline = time.monotonic() + timeout_s
-        while True:
-            armed = self._waiters.arm_final(task_id)
-            try:
-                [task] = await self.get([task_id])
-            except BaseException:
-                self._waiters.disarm(armed, task_id)
-                raise
-            remaining = deadline - time.monotonic()
-            if task is None or task.status.is_final or remaining <= 0:
-                self._waiters.disarm(armed, task_id)
-                return task
-            await wait_armed(self._waiters, armed, remaining, task_id)
+
+        async def fetch() -> Task | None:
+            [task] = await self.get([task_id])
+            return task
+
+        return await wait_until_final(self._waiters, task_id, timeout_s, fetch)
 
     async def record_worker(self, worker: WorkerRecord) -> None:
         row = (

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from conveyor.backends.encoding import dumps, from_micros, from_micros_opt, micros, micros_opt
 from conveyor.task import Status, Task
 
 COLUMNS = (
@@ -19,26 +19,6 @@ INSERT = f"INSERT INTO tasks ({COLUMNS}) VALUES ({', '.join('?' * 25)})"
 INSERT_KEYED = (
     INSERT + " ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
 )
-
-
-def micros(value: datetime) -> int:
-    return int(value.timestamp() * 1_000_000)
-
-
-def micros_opt(value: datetime | None) -> int | None:
-    return None if value is None else micros(value)
-
-
-def from_micros_opt(value: int | None) -> datetime | None:
-    return None if value is None else from_micros(value)
-
-
-def from_micros(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1_000_000, UTC)
-
-
-def dumps(value: object) -> str:
-    return orjson.dumps(value).decode()
 
 
 def row_to_task(row: tuple[Any, ...]) -> Task:

@@ -1,0 +1,5 @@
+"""The Redis/Valkey backend."""
+
+from conveyor.backends.redis.backend import RedisBackend, parse_redis_url
+
+__all__ = ["RedisBackend", "parse_redis_url"]

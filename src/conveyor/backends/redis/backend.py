@@ -1,0 +1,421 @@
+"""The scale-out backend: tasks in one Redis or Valkey server, shared by every node.
+
+Every change that touches more than one key runs as one Lua script (see lua/), so it is
+atomic; idle workers sleep on pub/sub and re-check storage when woken.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import (
+    BusyLoadingError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+)
+from redis.exceptions import (
+    ConnectionError as RedisConnectionError,
+)
+from redis.exceptions import (
+    TimeoutError as RedisTimeoutError,
+)
+
+from conveyor.backends.base import (
+    Backend,
+    LeaseState,
+    Outcome,
+    OutcomeKind,
+    Page,
+    Renewal,
+    Stats,
+    StatusChange,
+    TaskFilter,
+    WorkerRecord,
+)
+from conveyor.backends.encoding import dumps, from_micros, micros
+from conveyor.backends.redis.codec import fields_task, pairs_to_dict, task_fields
+from conveyor.backends.redis.events import Events
+from conveyor.backends.redis.scripts import Scripts
+from conveyor.backends.waiters import Waiters, wait_armed, wait_until_final
+from conveyor.errors import BackendUnavailable, InvalidTask
+from conveyor.task import Status, Task, utcnow
+
+_SCHEMES = {"redis": "redis", "rediss": "rediss", "valkey": "redis", "valkeys": "rediss"}
+_LIST_CHUNK = 200
+# Replies that mean "not now" rather than "wrong": out of memory, cannot persist.
+_UNAVAILABLE_REPLIES = ("OOM", "MISCONF", "NOREPLICAS", "MASTERDOWN")
+
+
+def parse_redis_url(url: str) -> tuple[str, str]:
+    """`redis://host:port/db?prefix=name` (or valkey://) -> (redis-py URL, key prefix)."""
+    parts = urlsplit(url)
+    scheme = _SCHEMES.get(parts.scheme.lower())
+    if scheme is None or not parts.hostname:
+        raise InvalidTask(f"not a Redis URL: {url!r} (use redis://host:port/db)", field="backend")
+    options = dict(parse_qsl(parts.query))
+    prefix = options.pop("prefix", "conveyor")
+    if not prefix or any(c in prefix for c in " {}|"):
+        raise InvalidTask(f"prefix must be a plain name, not {prefix!r}", field="backend")
+    query = urlencode(options)
+    return urlunsplit((scheme, parts.netloc, parts.path, query, "")), prefix + ":"
+
+
+@contextlib.contextmanager
+def _unavailable_on_error(url: str) -> Iterator[None]:
+    """Redis down, loading, read-only or out of memory: the caller gets BackendUnavailable."""
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError, BusyLoadingError, ReadOnlyError) as exc:
+        raise BackendUnavailable(url, str(exc)) from exc
+    except ResponseError as exc:
+        if str(exc).startswith(_UNAVAILABLE_REPLIES):
+            raise BackendUnavailable(url, str(exc)) from exc
+        if str(exc).startswith("DUPLICATE_ID"):
+            raise InvalidTask(f"a task id is already stored: {exc}", field="id") from exc
+        raise
+    except OSError as exc:
+        raise BackendUnavailable(url, str(exc)) from exc
+
+
+class RedisBackend(Backend):
+    """Tasks in Redis/Valkey; any number of API and worker nodes may share one server."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._client_url, self.prefix = parse_redis_url(url)
+        self._waiters = Waiters()
+        self._client: Redis | None = None
+        self._scripts: Scripts | None = None
+        self._events: Events | None = None
+
+    def _key(self, name: str) -> str:
+        return self.prefix + name
+
+    @property
+    def client(self) -> Redis:
+        if self._client is None:
+            raise BackendUnavailable(self.url, "the backend is not open")
+        return self._client
+
+    @property
+    def scripts(self) -> Scripts:
+        if self._scripts is None:
+            raise BackendUnavailable(self.url, "the backend is not open")
+        return self._scripts
+
+    async def open(self) -> None:
+        if self._client is not None:
+            return
+        client = Redis.from_url(
+            self._client_url,
+            decode_responses=True,
+            socket_connect_timeout=2,
+            socket_timeout=10,
+            health_check_interval=15,
+        )
+        with _unavailable_on_error(self.url):
+            try:
+                await client.ping()
+            except BaseException:
+                await client.aclose()
+                raise
+        self._client = client
+        self._scripts = Scripts.register(client)
+        self._events = Events(client, self._key("events"), self._waiters)
+
+    async def close(self) -> None:
+        self._waiters.wake_all()
+        if self._events is not None:
+            await self._events.close()
+        if self._client is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._client.aclose()
+        self._client = self._scripts = self._events = None
+
+    async def ping(self) -> None:
+        with _unavailable_on_error(self.url):
+            await self.client.ping()
+
+    async def submit(self, tasks: Sequence[Task]) -> list[Task]:
+        if not tasks:
+            return []
+        blobs = [orjson.dumps(task_fields(task)) for task in tasks]
+        with _unavailable_on_error(self.url):
+            ids = await self.scripts.submit(args=[self.prefix, _now_us(), *blobs])
+        self._waiters.notify_work()
+        existing = [stored for stored, task in zip(ids, tasks, strict=True) if stored != task.id]
+        found = dict(zip(existing, await self.get(existing), strict=True)) if existing else {}
+        return [
+            task if stored == task.id else _known(found[stored], stored)
+            for stored, task in zip(ids, tasks, strict=True)
+        ]
+
+    async def claim(
+        self,
+        worker_id: str,
+        queues: Sequence[str],
+        types: Sequence[str],
+        limit: int,
+        lease_s: float,
+        now: datetime,
+    ) -> list[Task]:
+        if limit <= 0 or not queues or not types:
+            return []
+        now_us = micros(now)
+        args: list[str | int] = [
+            self.prefix,
+            now_us,
+            now_us + int(lease_s * 1_000_000),
+            secrets.token_hex(8),
+            worker_id,
+            limit,
+            len(queues),
+            *queues,
+            *types,
+        ]
+        with _unavailable_on_error(self.url):
+            rows = await self.scripts.claim(args=args)
+        return [fields_task(pairs_to_dict(row)) for row in rows]
+
+    async def extend(
+        self, renewals: Sequence[Renewal], lease_s: float, now: datetime
+    ) -> list[LeaseState]:
+        if not renewals:
+            return []
+        now_us = micros(now)
+        blobs = [
+            orjson.dumps(
+                _without_none(
+                    {
+                        "id": r.task_id,
+                        "token": r.lease_token,
+                        "progress": None if r.progress is None else repr(r.progress),
+                        "message": r.progress_message,
+                    }
+                )
+            )
+            for r in renewals
+        ]
+        args: list[str | int | bytes] = [
+            self.prefix,
+            now_us,
+            now_us + int(lease_s * 1_000_000),
+            *blobs,
+        ]
+        with _unavailable_on_error(self.url):
+            states = await self.scripts.extend(args=args)
+        return [
+            LeaseState(r.task_id, bool(held), bool(cancel))
+            for r, (held, cancel) in zip(renewals, states, strict=True)
+        ]
+
+    async def finish(self, outcomes: Sequence[Outcome], now: datetime) -> list[bool]:
+        if not outcomes:
+            return []
+        blobs = [
+            orjson.dumps(
+                _without_none(
+                    {
+                        "id": o.task_id,
+                        "token": o.lease_token,
+                        "kind": o.kind.value,
+                        "result": None if o.result is None else dumps(o.result),
+                        "error": o.error,
+                        "traceback": o.traceback,
+                        "run_at": None if o.run_at is None else str(micros(o.run_at)),
+                    }
+                )
+            )
+            for o in outcomes
+        ]
+        with _unavailable_on_error(self.url):
+            applied = [
+                bool(flag)
+                for flag in await self.scripts.finish(args=[self.prefix, micros(now), *blobs])
+            ]
+        requeued = {OutcomeKind.RETRY, OutcomeKind.RELEASE}
+        if any(ok and o.kind in requeued for ok, o in zip(applied, outcomes, strict=True)):
+            self._waiters.notify_work()
+        self._waiters.notify_final(
+            o.task_id
+            for ok, o in zip(applied, outcomes, strict=True)
+            if ok and o.kind not in requeued
+        )
+        return applied
+
+    async def cancel(self, ids: Sequence[str], now: datetime) -> list[StatusChange | None]:
+        return await self._transition("cancel", ids, now)
+
+    async def retry(self, ids: Sequence[str], now: datetime) -> list[StatusChange | None]:
+        return await self._transition("retry", ids, now)
+
+    async def _transition(
+        self, action: str, ids: Sequence[str], now: datetime
+    ) -> list[StatusChange | None]:
+        if not ids:
+            return []
+        with _unavailable_on_error(self.url):
+            rows = await self.scripts.transition(args=[self.prefix, micros(now), action, *ids])
+        changes = [
+            StatusChange(fields_task(pairs_to_dict(row[1:])), Status(row[0])) if row else None
+            for row in rows
+        ]
+        self._waiters.notify_work()
+        self._waiters.notify_final(c.task.id for c in changes if c and c.task.status.is_final)
+        return changes
+
+    async def get(self, ids: Sequence[str]) -> list[Task | None]:
+        if not ids:
+            return []
+        with _unavailable_on_error(self.url):
+            async with self.client.pipeline(transaction=False) as pipe:
+                for task_id in ids:
+                    pipe.hgetall(self._key(f"task:{task_id}"))
+                found = await pipe.execute()
+        return [fields_task(fields) if fields else None for fields in found]
+
+    async def stats(self) -> Stats:
+        with _unavailable_on_error(self.url):
+            counts: dict[str, str] = await self.client.hgetall(self._key("counts"))  # type: ignore[assignment]
+        by_status = {status.value: 0 for status in Status}
+        by_queue: dict[str, dict[str, int]] = {}
+        for field, n in counts.items():
+            queue, _, status = field.rpartition("|")
+            by_status[status] += int(n)
+            by_queue.setdefault(queue, {s.value: 0 for s in Status})[status] = int(n)
+        return Stats(by_status, by_queue)
+
+    async def reap(self, now: datetime) -> int:
+        with _unavailable_on_error(self.url):
+            return int(
+                await self.scripts.recover(args=[self.prefix, micros(now), "stopped renewing it"])
+            )
+
+    async def reclaim(self, worker_ids: Sequence[str], now: datetime) -> int:
+        if not worker_ids:
+            return 0
+        args: list[str | int] = [self.prefix, micros(now), "is dead", *worker_ids]
+        with _unavailable_on_error(self.url):
+            return int(await self.scripts.recover(args=args))
+
+    async def purge(self, finished_before: datetime, limit: int) -> int:
+        args: list[str | int] = [self.prefix, micros(finished_before), limit]
+        with _unavailable_on_error(self.url):
+            return int(await self.scripts.purge(args=args))
+
+    async def wait_for_work(self, queues: Sequence[str], timeout_s: float) -> None:
+        if self._events is not None:
+            await self._events.listen()
+        armed = self._waiters.arm_work()
+        try:
+            with _unavailable_on_error(self.url):
+                due = await self.scripts.due(args=[self.prefix, *queues])
+        except BaseException:
+            self._waiters.disarm(armed)
+            raise
+        if due == "now":
+            timeout_s = 0
+        elif due is not None:
+            timeout_s = min(timeout_s, max(0.0, int(due) / 1_000_000 - time.time()))
+        await wait_armed(self._waiters, armed, timeout_s)
+
+    async def wait_for_final(self, task_id: str, timeout_s: float) -> Task | None:
+        if self._events is not None:
+            await self._events.listen()
+
+        async def fetch() -> Task | None:
+            [task] = await self.get([task_id])
+            return task
+
+        return await wait_until_final(self._waiters, task_id, timeout_s, fetch)
+
+    async def record_worker(self, worker: WorkerRecord) -> None:
+        record = {
+            "id": worker.id,
+            "node": worker.node,
+            "pid": worker.pid,
+            "started_us": micros(worker.started_at),
+            "last_seen_us": micros(worker.last_seen),
+            "threads": worker.threads,
+            "info": worker.info,
+        }
+        with _unavailable_on_error(self.url):
+            await self.client.hset(self._key("workers"), worker.id, orjson.dumps(record))
+
+    async def remove_worker(self, worker_id: str) -> None:
+        with _unavailable_on_error(self.url):
+            await self.client.hdel(self._key("workers"), worker_id)
+
+    async def workers(self) -> list[WorkerRecord]:
+        with _unavailable_on_error(self.url):
+            stored = await self.client.hgetall(self._key("workers"))
+        records = [_worker_record(orjson.loads(blob)) for blob in stored.values()]
+        day_ago = utcnow() - timedelta(days=1)
+        stale = [r.id for r in records if r.last_seen < day_ago]
+        if stale:
+            with _unavailable_on_error(self.url):
+                await self.client.hdel(self._key("workers"), *stale)
+        live = [r for r in records if r.id not in stale]
+        return sorted(live, key=lambda r: (r.started_at, r.id))
+
+    async def list(self, filter: TaskFilter, cursor: str | None, limit: int) -> Page:
+        """Newest first by id from the status index (or all ids), filtered by type and
+        queue here; pages through the index in chunks until `limit + 1` match."""
+        index = self._key(f"status:{filter.status.value}" if filter.status else "ids")
+        upper = f"({cursor}" if cursor is not None else "+"
+        matched: list[Task] = []
+        with _unavailable_on_error(self.url):
+            while len(matched) <= limit:
+                ids: list[str] = await self.client.zrevrangebylex(  # type: ignore[assignment]
+                    index, upper, "-", 0, _LIST_CHUNK
+                )
+                if not ids:
+                    break
+                for task in await self.get(ids):
+                    if task is not None and _matches(task, filter):
+                        matched.append(task)
+                upper = f"({ids[-1]}"
+                if len(ids) < _LIST_CHUNK:
+                    break
+        tasks = matched[:limit]
+        return Page(tasks, tasks[-1].id if len(matched) > limit and tasks else None)
+
+
+def _now_us() -> int:
+    return int(time.time() * 1_000_000)
+
+
+def _without_none(values: dict[str, str | None]) -> dict[str, str]:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _known(task: Task | None, task_id: str) -> Task:
+    if task is None:  # purged between the submit and this read
+        raise BackendUnavailable("redis", f"task {task_id} vanished while being read")
+    return task
+
+
+def _matches(task: Task, filter: TaskFilter) -> bool:
+    return (filter.type is None or task.type == filter.type) and (
+        filter.queue is None or task.queue == filter.queue
+    )
+
+
+def _worker_record(record: dict[str, object]) -> WorkerRecord:
+    return WorkerRecord(
+        id=str(record["id"]),
+        node=str(record["node"]),
+        pid=int(record["pid"]),  # type: ignore[call-overload]
+        started_at=from_micros(int(record["started_us"])),  # type: ignore[call-overload]
+        last_seen=from_micros(int(record["last_seen_us"])),  # type: ignore[call-overload]
+        threads=list(record["threads"]),  # type: ignore[call-overload]
+        info=dict(record["info"]),  # type: ignore[call-overload]
+    )

@@ -1,0 +1,35 @@
+"""The Lua scripts that make every multi-key change atomic, each run with the prelude."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+_NAMES = ("submit", "claim", "extend", "finish", "transition", "recover", "purge", "due")
+
+
+def _source(name: str) -> str:
+    return resources.files("conveyor.backends.redis").joinpath("lua", f"{name}.lua").read_text()
+
+
+@dataclass(frozen=True, slots=True)
+class Scripts:
+    submit: AsyncScript
+    claim: AsyncScript
+    extend: AsyncScript
+    finish: AsyncScript
+    transition: AsyncScript
+    recover: AsyncScript
+    purge: AsyncScript
+    due: AsyncScript
+
+    @classmethod
+    def register(cls, client: Redis) -> Scripts:
+        """Scripts run by EVALSHA, loaded on first use (and again after a Redis restart)."""
+        prelude = _source("prelude")
+        return cls(
+            **{name: client.register_script(prelude + "\n" + _source(name)) for name in _NAMES}
+        )
