@@ -161,26 +161,13 @@ def assert_problem(
     return body
 
 
-class Server:
-    """One `conveyor serve` process and an HTTP client on it."""
+class Process:
+    """A conveyor process this harness started, its log, and how to stop it by PID."""
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        db_url: str,
-        node_id: str,
-        workdir: Path,
-        process: subprocess.Popen[bytes],
-        log_path: Path,
-    ) -> None:
-        self.base_url = base_url
-        self.db_url = db_url
+    def __init__(self, *, node_id: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
         self.node_id = node_id
-        self.workdir = workdir
         self.process = process
         self.log_path = log_path
-        self.client = httpx.Client(base_url=base_url, timeout=30)
 
     @property
     def pid(self) -> int:
@@ -188,6 +175,48 @@ class Server:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = STOP_TIMEOUT_S) -> int | None:
+        """Signal the process by PID, wait (bounded), then SIGKILL by PID if needed."""
+        if self.process.poll() is None:
+            if sig == signal.SIGKILL:  # a crash: the whole group, worker processes too
+                os.killpg(self.process.pid, signal.SIGKILL)
+            else:
+                self.process.send_signal(sig)  # by PID; a no-op once it has exited
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()  # SIGKILL by PID
+                self.process.wait(10)
+        return self.process.returncode
+
+
+def launch(command: list[str], cwd: Path, log_path: Path, env: dict[str, str]) -> Process:
+    """Start a conveyor command in its own process group, output to `log_path`."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own group, so a crash test can kill it whole
+            env=clean_env(env),
+        )
+    return Process(node_id=env["CONVEYOR_NODE_ID"], process=process, log_path=log_path)
+
+
+class Server(Process):
+    """One `conveyor serve` process and an HTTP client on it."""
+
+    def __init__(self, *, base_url: str, db_url: str, workdir: Path, started: Process) -> None:
+        super().__init__(
+            node_id=started.node_id, process=started.process, log_path=started.log_path
+        )
+        self.base_url = base_url
+        self.db_url = db_url
+        self.workdir = workdir
+        self.client = httpx.Client(base_url=base_url, timeout=30)
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.client.get(path, **kwargs)
@@ -243,19 +272,8 @@ class Server:
         return workers
 
     def stop(self, sig: int = signal.SIGTERM, timeout_s: float = STOP_TIMEOUT_S) -> int | None:
-        """Signal the server by PID, wait (bounded), then SIGKILL by PID if needed."""
         self.client.close()
-        if self.process.poll() is None:
-            if sig == signal.SIGKILL:  # a crash: the whole group, worker processes too
-                os.killpg(self.process.pid, signal.SIGKILL)
-            else:
-                self.process.send_signal(sig)  # by PID; a no-op once it has exited
-            try:
-                self.process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()  # SIGKILL by PID
-                self.process.wait(10)
-        return self.process.returncode
+        return super().stop(sig, timeout_s)
 
 
 class ServerFactory:
@@ -265,7 +283,7 @@ class ServerFactory:
         self.workdir = workdir
         self.node_prefix = node_prefix
         (workdir / "userapp.py").write_text(USER_APP)
-        self.started: list[Server] = []
+        self.started: list[Process] = []
 
     def db_url(self, db: str = "c.db") -> str:
         return f"sqlite:///{self.workdir / db}"
@@ -277,42 +295,30 @@ class ServerFactory:
         db: str = "c.db",
         node_id: str | None = None,
         grace_seconds: float = 2.0,
+        backend: str | None = None,
     ) -> Server:
         """`conveyor serve --port P --backend sqlite:///<workdir>/<db> [args]`, answering.
 
+        `backend` names another storage URL (e.g. Redis) instead of the SQLite file.
         Short shutdown grace by default so teardown never waits long for a running task;
         pass `--grace-seconds` in args to choose another."""
         port = free_port()
-        db_url = self.db_url(db)
-        node_id = node_id or f"{self.node_prefix}-{len(self.started)}"
-        log_path = self.workdir / f"server-{len(self.started)}-{node_id}.log"
-        command = [CONVEYOR, "serve", "--port", str(port), "--backend", db_url]
-        if "--grace-seconds" not in args:
-            command += ["--grace-seconds", str(grace_seconds)]
-        command += list(args)
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                command,
-                cwd=self.workdir,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own group, so a crash test can kill it whole
-                env=clean_env({"CONVEYOR_NODE_ID": node_id, **(env or {})}),
-            )
+        db_url = backend or self.db_url(db)
+        started = self._launch(
+            "serve", ["--port", str(port), "--backend", db_url], args, env, node_id, grace_seconds
+        )
         server = Server(
             base_url=f"http://127.0.0.1:{port}",
             db_url=db_url,
-            node_id=node_id,
             workdir=self.workdir,
-            process=process,
-            log_path=log_path,
+            started=started,
         )
-        self.started.append(server)
+        self.started[-1] = server
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
-            if process.poll() is not None:
-                raise AssertionError(f"server exited early ({process.returncode}):\n{server.log()}")
+            if server.process.poll() is not None:
+                code = server.process.returncode
+                raise AssertionError(f"server exited early ({code}):\n{server.log()}")
             try:
                 if server.client.get("/health", timeout=2).status_code == 200:
                     return server
@@ -324,9 +330,39 @@ class ServerFactory:
                 )
             time.sleep(0.05)
 
+    def worker(
+        self,
+        backend: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        node_id: str | None = None,
+        grace_seconds: float = 2.0,
+    ) -> Process:
+        """`conveyor worker --backend URL [args]`: consumers only, no HTTP."""
+        return self._launch("worker", ["--backend", backend], args, env, node_id, grace_seconds)
+
+    def _launch(
+        self,
+        command: str,
+        options: list[str],
+        args: tuple[str, ...],
+        env: dict[str, str] | None,
+        node_id: str | None,
+        grace_seconds: float,
+    ) -> Process:
+        node_id = node_id or f"{self.node_prefix}-{len(self.started)}"
+        log_path = self.workdir / f"{command}-{len(self.started)}-{node_id}.log"
+        argv = [CONVEYOR, command, *options]
+        if "--grace-seconds" not in args:
+            argv += ["--grace-seconds", str(grace_seconds)]
+        argv += list(args)
+        started = launch(argv, self.workdir, log_path, {"CONVEYOR_NODE_ID": node_id, **(env or {})})
+        self.started.append(started)
+        return started
+
     def close(self) -> None:
-        for server in self.started:
-            server.stop()
+        for process in self.started:
+            process.stop()
 
 
 def run_cli(

@@ -210,7 +210,14 @@ def worker(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, on_signal)
         die_with_parent()
-        await node.start()
+        starting = asyncio.create_task(node.start())
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait([starting, stopped], return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():  # a signal while waiting for the backend: just leave
+            starting.cancel()
+            return False
+        stopped.cancel()
+        starting.result()
         assert node.worker is not None or node.supervisor is not None
         waits = [asyncio.create_task(stop.wait())]
         if node.worker is not None:

@@ -6,6 +6,7 @@ import os
 import socket
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
@@ -65,6 +66,9 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(30.0, gt=0, description="how long a claim holds a task")
     reap_interval_seconds: float = Field(2.0, gt=0, description="how often expired leases return")
     heartbeat_seconds: float = Field(2.0, gt=0, description="worker heartbeat period")
+    startup_wait_seconds: float = Field(
+        30.0, ge=0, description="how long a starting node waits for an unreachable backend"
+    )
     monitor_interval_seconds: float = Field(0.5, gt=0, description="thread monitor period")
     max_tasks_per_child: int | None = Field(
         None, ge=1, description="a worker process is replaced after this many tasks"
@@ -143,3 +147,12 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         toml_path = config_file
 
     return Settings.model_validate(_FromFile(**given).model_dump())
+
+
+def redact(url: str) -> str:
+    """The backend URL without a password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from conveyor.backends import Backend, open_backend
 from conveyor.backends.base import WorkerRecord
-from conveyor.config import Settings, settings_env
+from conveyor.config import Settings, redact, settings_env
 from conveyor.demo import DemoProducer
 from conveyor.errors import BackendUnavailable
 from conveyor.metrics import Metrics
@@ -67,7 +67,7 @@ class Node:
         return time.monotonic() - self.started_monotonic
 
     async def start(self) -> None:
-        await self.backend.open()
+        await self._open_backend()
         if self.run_workers and self.processes == 0:
             await self._start_worker()
         elif self.run_workers:
@@ -83,6 +83,25 @@ class Node:
                 "processes": self.processes,
             },
         )
+
+    async def _open_backend(self) -> None:
+        """Open storage, waiting (with backoff, up to --startup-wait-seconds) for a
+        backend server that is not up yet, as when a whole cluster boots at once."""
+        deadline = time.monotonic() + self.settings.startup_wait_seconds
+        delay = 0.2
+        while True:
+            try:
+                await self.backend.open()
+                return
+            except BackendUnavailable as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                logger.warning(
+                    "backend unavailable; retrying",
+                    extra={"backend": redact(self.settings.backend), "error": exc.message},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _start_worker(self) -> None:
         s = self.settings

@@ -6,7 +6,6 @@ when it is unreachable, unless CONVEYOR_REQUIRE_SERVICES=1 (CI), where they fail
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
@@ -16,20 +15,13 @@ import uuid_utils
 
 from conveyor.backends import Backend, open_backend
 from conveyor.task import Status, Task, utcnow
-from tests.redis_keys import REDIS_URL, forget
+from tests.redis_support import REDIS_URL, forget, service_missing
 
 # kind -> (URL factory taking tmp_path, service needed or None)
 BACKENDS: dict[str, tuple[Callable[[Path], str], str | None]] = {
     "sqlite": (lambda tmp: f"sqlite:///{tmp / 'conformance.db'}", None),
     "redis": (lambda tmp: f"{REDIS_URL}?prefix=conformance-{uuid_utils.uuid7().hex}", "redis"),
 }
-
-
-def _unreachable(kind: str, reason: str) -> None:
-    message = f"{kind} backend not tested: {reason}"
-    if os.environ.get("CONVEYOR_REQUIRE_SERVICES") == "1":
-        pytest.fail(message + " (CONVEYOR_REQUIRE_SERVICES=1)")
-    pytest.skip(message)
 
 
 @pytest.fixture(params=sorted(BACKENDS))
@@ -39,7 +31,7 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     try:
         await opened.open()
     except Exception as exc:  # a service that is down: skip or fail, as configured
-        _unreachable(request.param, str(exc))
+        service_missing(f"{request.param} backend", str(exc))
     yield opened
     await forget(opened)
     await opened.close()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conveyor.api.system import redact, wants_prometheus
+from conveyor.api.system import wants_prometheus
+from conveyor.config import redact
 from conveyor.metrics import Metrics
 
 

@@ -6,25 +6,16 @@ import os
 import socket
 from datetime import timedelta
 from importlib.metadata import version
-from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from conveyor.api.problems import problem
 from conveyor.api.tasks import json_response
+from conveyor.config import redact
 from conveyor.errors import BackendUnavailable
 from conveyor.node import Node
 from conveyor.task import JSONObject, format_time, utcnow
-
-
-def redact(url: str) -> str:
-    """The backend URL without a password."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def wants_prometheus(accept: str) -> tuple[bool, bool]:
@@ -94,7 +85,14 @@ def router(node: Node) -> APIRouter:
     @api.get("/whoami", summary="The node answering this request")
     async def whoami() -> Response:
         return json_response(
-            {"node": settings.node_id, "hostname": socket.gethostname(), "pid": os.getpid()}
+            {
+                "node": settings.node_id,
+                "role": "api+worker" if node.run_workers else "api",
+                "version": version("conveyor"),
+                "backend": redact(settings.backend),
+                "hostname": socket.gethostname(),
+                "pid": os.getpid(),
+            }
         )
 
     @api.get("/workers", summary="Every worker process and its threads")

@@ -14,7 +14,7 @@ from conveyor.api.schemas import SUBMIT_BODY_SCHEMA, BatchIn, TaskIn
 from conveyor.backends.base import TaskFilter
 from conveyor.errors import InvalidTask
 from conveyor.service import Submitted, TaskRequest, TaskService
-from conveyor.task import Status
+from conveyor.task import Status, Task
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -55,6 +55,10 @@ def submitted_response(results: list[Submitted], batch: bool) -> Response:
 def router(service: TaskService, max_wait_s: float) -> APIRouter:
     api = APIRouter(tags=["tasks"])
 
+    def shown(task: Task) -> dict[str, Any]:
+        """A task as a read shows it: with the node that answered (`checked_by`)."""
+        return {**task.to_json(), "checked_by": service.node_id}
+
     @api.post(
         "/tasks",
         status_code=201,
@@ -82,7 +86,7 @@ def router(service: TaskService, max_wait_s: float) -> APIRouter:
             {
                 "stats": stats.by_status,
                 "queues": stats.by_queue,
-                "tasks": [task.to_json() for task in page.tasks],
+                "tasks": [shown(task) for task in page.tasks],
                 "next_cursor": page.next_cursor,
             }
         )
@@ -104,7 +108,7 @@ def router(service: TaskService, max_wait_s: float) -> APIRouter:
                 field="wait",
             )
         task = await service.wait(task_id, wait) if wait else await service.get(task_id)
-        return json_response(task.to_json())
+        return json_response(shown(task))
 
     @api.post(
         "/tasks/{task_id}/cancel",
@@ -112,13 +116,13 @@ def router(service: TaskService, max_wait_s: float) -> APIRouter:
     )
     async def cancel_task(task_id: str) -> Response:
         outcome = await service.cancel(task_id)
-        return json_response(outcome.task.to_json(), 200 if outcome.task.status.is_final else 202)
+        return json_response(shown(outcome.task), 200 if outcome.task.status.is_final else 202)
 
     @api.post(
         "/tasks/{task_id}/retry",
         summary="Put a failed or canceled task back to pending (409 otherwise)",
     )
     async def retry_task(task_id: str) -> Response:
-        return json_response((await service.retry(task_id)).task.to_json())
+        return json_response(shown((await service.retry(task_id)).task))
 
     return api

@@ -224,12 +224,11 @@ class Worker:
                                 utcnow(),
                             )
                         )
+                if not claimed:
+                    await self.backend.wait_for_work(self.config.queues, _IDLE_WAIT_S)
             except BackendUnavailable as exc:
                 logger.warning("claim failed; retrying", extra={"error": str(exc)})
                 await asyncio.sleep(_RETRY_BACKEND_S)
-                continue
-            if not claimed:
-                await self.backend.wait_for_work(self.config.queues, _IDLE_WAIT_S)
 
     def _start(self, tasks: list[Task]) -> int:
         now = utcnow()
