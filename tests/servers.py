@@ -279,9 +279,13 @@ class Server(Process):
 class ServerFactory:
     """Starts servers in one folder (which holds userapp.py); `close` stops them all."""
 
-    def __init__(self, workdir: Path, node_prefix: str = "itest") -> None:
+    def __init__(
+        self, workdir: Path, node_prefix: str = "itest", backend: str | None = None
+    ) -> None:
         self.workdir = workdir
         self.node_prefix = node_prefix
+        self.backend = backend
+        """The storage URL servers use unless told otherwise (None: a SQLite file here)."""
         (workdir / "userapp.py").write_text(USER_APP)
         self.started: list[Process] = []
 
@@ -303,7 +307,7 @@ class ServerFactory:
         Short shutdown grace by default so teardown never waits long for a running task;
         pass `--grace-seconds` in args to choose another."""
         port = free_port()
-        db_url = backend or self.db_url(db)
+        db_url = backend or self.backend or self.db_url(db)
         started = self._launch(
             "serve", ["--port", str(port), "--backend", db_url], args, env, node_id, grace_seconds
         )

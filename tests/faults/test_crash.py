@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.servers import StartServer
+from tests.servers import StartServer, wait_until
 
 SLOTS = 2 * 5  # two worker processes of five threads (the default on this machine kind)
 
@@ -53,8 +53,9 @@ def test_kill_nine_under_load_loses_nothing(start_server: StartServer, workdir: 
         target=submit_batches, args=(server.base_url, accepted, stop, 40, 0.03)
     )
     producer.start()
-    time.sleep(1.5)  # tasks run and more are being submitted
-    server.stop(signal.SIGKILL)
+    log = workdir / "executions.log"
+    wait_until(lambda: log.exists() and len(log.read_text().splitlines()) > 100, 30, "tasks run")
+    server.stop(signal.SIGKILL)  # while tasks run and more are being submitted
     stop.set()
     producer.join(15)
     before = [line.split() for line in (workdir / "executions.log").read_text().splitlines()]

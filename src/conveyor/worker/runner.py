@@ -146,11 +146,7 @@ class Worker:
                 (running, Outcome(running.task.id, running.token, OutcomeKind.RELEASE))
             )
         await self._flush_outcomes()
-        for task in self._loops:
-            task.cancel()
-        for task in self._loops:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await _cancel_all(self._loops)
         self.monitor.stop()
         self.slots.stop(timeout_s=1.0)
         with contextlib.suppress(BackendUnavailable):
@@ -437,3 +433,15 @@ class Worker:
                 **self.config.info,
             },
         )
+
+
+async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel tasks and wait until they end, cancelling again while one runs on: a
+    cancellation that lands inside a client library's I/O can be swallowed there."""
+    while pending := [task for task in tasks if not task.done()]:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.5)
+    for task in tasks:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            logger.warning("worker loop ended with an error", extra={"error": repr(error)})

@@ -11,6 +11,7 @@ import secrets
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
@@ -111,6 +112,11 @@ class RedisBackend(Backend):
             raise BackendUnavailable(self.url, "the backend is not open")
         return self._scripts
 
+    async def _command(self, *args: str | bytes | int) -> Any:
+        """One Redis command, its reply parsed as redis-py parses it (typed loosely:
+        redis-py's own annotations mix its sync and async clients)."""
+        return await self.client.execute_command(*args)  # type: ignore[no-untyped-call]
+
     async def open(self) -> None:
         if self._client is not None:
             return
@@ -123,7 +129,7 @@ class RedisBackend(Backend):
         )
         with _unavailable_on_error(self.url):
             try:
-                await client.ping()
+                await client.execute_command("PING")  # type: ignore[no-untyped-call]
             except BaseException:
                 await client.aclose()
                 raise
@@ -141,8 +147,9 @@ class RedisBackend(Backend):
         self._client = self._scripts = self._events = None
 
     async def ping(self) -> None:
+        # A data read, not PING: Redis answers PING while it is still loading its data.
         with _unavailable_on_error(self.url):
-            await self.client.ping()
+            await self._command("EXISTS", self._key("counts"))
 
     async def submit(self, tasks: Sequence[Task]) -> list[Task]:
         if not tasks:
@@ -284,7 +291,7 @@ class RedisBackend(Backend):
 
     async def stats(self) -> Stats:
         with _unavailable_on_error(self.url):
-            counts: dict[str, str] = await self.client.hgetall(self._key("counts"))  # type: ignore[assignment]
+            counts: dict[str, str] = await self._command("HGETALL", self._key("counts"))
         by_status = {status.value: 0 for status in Status}
         by_queue: dict[str, dict[str, int]] = {}
         for field, n in counts.items():
@@ -348,21 +355,21 @@ class RedisBackend(Backend):
             "info": worker.info,
         }
         with _unavailable_on_error(self.url):
-            await self.client.hset(self._key("workers"), worker.id, orjson.dumps(record))
+            await self._command("HSET", self._key("workers"), worker.id, orjson.dumps(record))
 
     async def remove_worker(self, worker_id: str) -> None:
         with _unavailable_on_error(self.url):
-            await self.client.hdel(self._key("workers"), worker_id)
+            await self._command("HDEL", self._key("workers"), worker_id)
 
     async def workers(self) -> list[WorkerRecord]:
         with _unavailable_on_error(self.url):
-            stored = await self.client.hgetall(self._key("workers"))
+            stored: dict[str, str] = await self._command("HGETALL", self._key("workers"))
         records = [_worker_record(orjson.loads(blob)) for blob in stored.values()]
         day_ago = utcnow() - timedelta(days=1)
         stale = [r.id for r in records if r.last_seen < day_ago]
         if stale:
             with _unavailable_on_error(self.url):
-                await self.client.hdel(self._key("workers"), *stale)
+                await self._command("HDEL", self._key("workers"), *stale)
         live = [r for r in records if r.id not in stale]
         return sorted(live, key=lambda r: (r.started_at, r.id))
 
@@ -374,8 +381,8 @@ class RedisBackend(Backend):
         matched: list[Task] = []
         with _unavailable_on_error(self.url):
             while len(matched) <= limit:
-                ids: list[str] = await self.client.zrevrangebylex(  # type: ignore[assignment]
-                    index, upper, "-", 0, _LIST_CHUNK
+                ids: list[str] = await self._command(
+                    "ZREVRANGEBYLEX", index, upper, "-", "LIMIT", 0, _LIST_CHUNK
                 )
                 if not ids:
                     break
@@ -409,13 +416,13 @@ def _matches(task: Task, filter: TaskFilter) -> bool:
     )
 
 
-def _worker_record(record: dict[str, object]) -> WorkerRecord:
+def _worker_record(record: dict[str, Any]) -> WorkerRecord:
     return WorkerRecord(
         id=str(record["id"]),
         node=str(record["node"]),
-        pid=int(record["pid"]),  # type: ignore[call-overload]
-        started_at=from_micros(int(record["started_us"])),  # type: ignore[call-overload]
-        last_seen=from_micros(int(record["last_seen_us"])),  # type: ignore[call-overload]
-        threads=list(record["threads"]),  # type: ignore[call-overload]
-        info=dict(record["info"]),  # type: ignore[call-overload]
+        pid=int(record["pid"]),
+        started_at=from_micros(int(record["started_us"])),
+        last_seen=from_micros(int(record["last_seen_us"])),
+        threads=list(record["threads"]),
+        info=dict(record["info"]),
     )

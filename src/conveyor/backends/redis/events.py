@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 _SUBSCRIBE_WAIT_S = 2.0
 _RECONNECT_MAX_S = 5.0
+_CLOSE_WAIT_S = 1.0
 
 
 class Events:
@@ -30,6 +31,7 @@ class Events:
         self._waiters = waiters
         self._subscribed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
 
     async def listen(self) -> None:
         """Start the subscriber if needed and wait (bounded) until it is subscribed, so a
@@ -41,10 +43,12 @@ class Events:
                 await asyncio.wait_for(self._subscribed.wait(), _SUBSCRIBE_WAIT_S)
 
     async def close(self) -> None:
+        self._closing = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Bounded: a cancel that lands inside redis-py's connect can be swallowed;
+            # the loop then sees _closing and ends on its own.
+            await asyncio.wait({self._task}, timeout=_CLOSE_WAIT_S)
             self._task = None
 
     def dispatch(self, data: str) -> None:
@@ -55,15 +59,15 @@ class Events:
 
     async def _run(self) -> None:
         delay = 0.1
-        while True:
+        while not self._closing:
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._channel)
                 self._subscribed.set()
                 self._waiters.wake_all()  # anything published while we were away
                 delay = 0.1
-                while True:
-                    message = await pubsub.get_message(timeout=5.0)
+                while not self._closing:
+                    message = await pubsub.get_message(timeout=1.0)
                     if message is not None and message["type"] == "message":
                         self.dispatch(message["data"])
             except (RedisError, OSError) as exc:
