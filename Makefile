@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(shell command -v $(PYTHON))
 
-.PHONY: install run test lint typecheck format clean bench bench-install
+.PHONY: install run test lint typecheck format clean bench bench-install system-deps
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -33,7 +33,19 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-test: lint typecheck bench-install
+# Debian packages the tests drive: nginx (the cluster test's gateway). Installed without
+# starting its service; skipped with a note where apt-get or root is missing.
+SYSTEM_PACKAGES := nginx-light
+system-deps:
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d; \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends $(SYSTEM_PACKAGES)); status=$$?; \
+		rm -f /usr/sbin/policy-rc.d; exit $$status; \
+	else echo "note: install $(SYSTEM_PACKAGES) for the cluster test"; fi
+
+test: lint typecheck bench-install system-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # Benchmarks run in their own environment: the peers (Celery, RQ, Dramatiq, Huey, arq,

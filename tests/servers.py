@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 _VENV_CONVEYOR = ROOT / ".venv" / "bin" / "conveyor"
 CONVEYOR = str(
     _VENV_CONVEYOR if _VENV_CONVEYOR.exists() else Path(sys.executable).with_name("conveyor")

@@ -43,7 +43,8 @@ class SubmitFastPath:
             except orjson.JSONDecodeError as exc:
                 raise MalformedBody(f"the body is not valid JSON: {exc}") from None
             requests, batch = parse_submit(data, idempotency_key)
-            response = submitted_response(await self.service.submit(requests, batch=batch), batch)
+            submitted = await self.service.submit(requests, batch=batch)
+            response = submitted_response(submitted, batch, self.service.node_id)
         except ConveyorError as exc:
             response = error_response(exc, "/tasks")
         await response(scope, receive, send)

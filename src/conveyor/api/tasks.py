@@ -45,19 +45,20 @@ def parse_submit(data: Any, idempotency_key: str | None) -> tuple[list[TaskReque
         raise InvalidTask(f"{field}: {error['msg']}", field=field) from None
 
 
-def submitted_response(results: list[Submitted], batch: bool) -> Response:
+def shown(task: Task, node_id: str) -> dict[str, Any]:
+    """A task as the API shows it: with the node that answered (`checked_by`)."""
+    return {**task.to_json(), "checked_by": node_id}
+
+
+def submitted_response(results: list[Submitted], batch: bool, node_id: str) -> Response:
     if batch:
-        return json_response({"tasks": [r.task.to_json() for r in results]}, 201)
+        return json_response({"tasks": [shown(r.task, node_id) for r in results]}, 201)
     [result] = results
-    return json_response(result.task.to_json(), 201 if result.created else 200)
+    return json_response(shown(result.task, node_id), 201 if result.created else 200)
 
 
 def router(service: TaskService, max_wait_s: float) -> APIRouter:
     api = APIRouter(tags=["tasks"])
-
-    def shown(task: Task) -> dict[str, Any]:
-        """A task as a read shows it: with the node that answered (`checked_by`)."""
-        return {**task.to_json(), "checked_by": service.node_id}
 
     @api.post(
         "/tasks",
@@ -70,7 +71,9 @@ def router(service: TaskService, max_wait_s: float) -> APIRouter:
         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     ) -> Response:
         requests, batch = parse_submit(await read_json(request), idempotency_key)
-        return submitted_response(await service.submit(requests, batch=batch), batch)
+        return submitted_response(
+            await service.submit(requests, batch=batch), batch, service.node_id
+        )
 
     @api.get("/tasks", summary="Counts by status and one page of tasks, newest first")
     async def list_tasks(
@@ -86,7 +89,7 @@ def router(service: TaskService, max_wait_s: float) -> APIRouter:
             {
                 "stats": stats.by_status,
                 "queues": stats.by_queue,
-                "tasks": [shown(task) for task in page.tasks],
+                "tasks": [shown(task, service.node_id) for task in page.tasks],
                 "next_cursor": page.next_cursor,
             }
         )
@@ -108,7 +111,7 @@ def router(service: TaskService, max_wait_s: float) -> APIRouter:
                 field="wait",
             )
         task = await service.wait(task_id, wait) if wait else await service.get(task_id)
-        return json_response(shown(task))
+        return json_response(shown(task, service.node_id))
 
     @api.post(
         "/tasks/{task_id}/cancel",
@@ -116,13 +119,15 @@ def router(service: TaskService, max_wait_s: float) -> APIRouter:
     )
     async def cancel_task(task_id: str) -> Response:
         outcome = await service.cancel(task_id)
-        return json_response(shown(outcome.task), 200 if outcome.task.status.is_final else 202)
+        return json_response(
+            shown(outcome.task, service.node_id), 200 if outcome.task.status.is_final else 202
+        )
 
     @api.post(
         "/tasks/{task_id}/retry",
         summary="Put a failed or canceled task back to pending (409 otherwise)",
     )
     async def retry_task(task_id: str) -> Response:
-        return json_response(shown((await service.retry(task_id)).task))
+        return json_response(shown((await service.retry(task_id)).task, service.node_id))
 
     return api
