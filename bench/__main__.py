@@ -18,7 +18,7 @@ from rich.progress import Progress
 
 from bench.report import ratios_table, write_chart
 from bench.systems.base import System
-from bench.systems.conveyor_sys import ConveyorSQLite
+from bench.systems.conveyor_sys import ConveyorRedis, ConveyorSQLite
 from bench.systems.peers import RQ, Arq, Celery, Dramatiq, Huey, Saq
 from bench.workloads import QUICK, WORKLOADS, Sizes
 
@@ -30,6 +30,7 @@ def systems() -> list[System]:
     return [
         ConveyorSQLite("FULL"),
         ConveyorSQLite("NORMAL"),
+        ConveyorRedis(),
         Huey(),
         Dramatiq(),
         RQ(),

@@ -1,4 +1,4 @@
-"""Conveyor on its embedded SQLite backend (synchronous=FULL or NORMAL)."""
+"""Conveyor on its embedded SQLite backend (synchronous=FULL or NORMAL) and on Redis."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import redis
+
 import conveyor
 from bench.systems.base import BIN, System, Workload
 from bench.systems.conveyor_app import build
+from conveyor.backends.redis import parse_redis_url
 
 CHUNK = 1000
 
@@ -73,3 +76,29 @@ class ConveyorSQLite(System):
 
     def worker_env(self) -> dict[str, str]:
         return {"CONVEYOR_BACKEND": self.url}
+
+
+class ConveyorRedis(ConveyorSQLite):
+    """Conveyor on the machine's Redis (db 15, its own key prefix), two worker processes:
+    unlike one SQLite file, Redis takes writers from several processes at once."""
+
+    WORKER_PROCESSES = 2
+
+    def __init__(self, url: str = "redis://127.0.0.1:6379/15?prefix=bench-conveyor") -> None:
+        super().__init__()
+        self.name = "conveyor-redis"
+        self.durability = "as the Redis server persists (here: none; see README)"
+        self.url = url
+
+    def clear(self) -> None:
+        if self.app is not None:
+            self.app.close()
+        client_url, prefix = parse_redis_url(self.url)
+        with redis.Redis.from_url(client_url) as client:
+            keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+            for start in range(0, len(keys), 1000):
+                client.delete(*keys[start : start + 1000])
+        self.app = build(self.url)
+
+    def worker_commands(self, workload: Workload) -> list[list[str]]:
+        return super().worker_commands(workload) * self.WORKER_PROCESSES

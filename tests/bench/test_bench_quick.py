@@ -37,6 +37,7 @@ def test_quick_bench_measures_every_system_and_workload() -> None:
     expected = {
         "conveyor-sqlite-full",
         "conveyor-sqlite-normal",
+        "conveyor-redis",
         "huey",
         "dramatiq",
         "rq",
