@@ -104,6 +104,10 @@ def serve(
     app: AppOpt = None,
     demo: Annotated[bool | None, typer.Option("--demo", help="submit demo tasks")] = None,
     demo_rate: Annotated[float | None, typer.Option(help="demo tasks per second")] = None,
+    content_seconds: Annotated[
+        float | None,
+        typer.Option(help="seconds a `POST /task {content}` task takes (seed 001) [default: 3]"),
+    ] = None,
     debug: Annotated[bool | None, typer.Option("--debug", help="debug logging")] = None,
     workers: Annotated[
         bool | None,
@@ -129,6 +133,7 @@ def serve(
         app=app,
         demo=demo,
         demo_rate=demo_rate,
+        content_seconds=content_seconds,
         debug=debug,
         workers=workers,
         node_id=node_id,

@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     # Demo producer
     demo: bool = Field(False, description="run a producer thread submitting demo tasks")
     demo_rate: float = Field(2.0, gt=0, description="demo tasks submitted per second")
+    content_seconds: float = Field(
+        3.0,
+        ge=0,
+        le=3600,
+        description="how long a seed-001 `POST /task {content}` task stays processing",
+    )
 
     @field_validator("queues", mode="before")
     @classmethod

@@ -1,4 +1,5 @@
-"""Built-in demo task types and the --demo producer thread."""
+"""Built-in task types (the demo's, and those the compatibility routes submit) and the
+--demo producer thread."""
 
 from __future__ import annotations
 
@@ -94,9 +95,21 @@ def echo(ctx: TaskContext, **payload: Any) -> dict[str, Any]:
     return payload
 
 
+def default(ctx: TaskContext, **fields: Any) -> dict[str, Any]:
+    """Seed 000's default processing: a `task_data` whose type has no handler of its own is
+    processed here, as the Flask system did; its fields (with that type) come back."""
+    return {"processed": True, "type": fields.get("type"), "fields": fields}
+
+
+def content(ctx: TaskContext, content: str, seconds: float = 3.0) -> None:
+    """Seed 001's consumer: the task is `processing` for `seconds`, then `completed`; a
+    cancel stops it within a tenth of a second."""
+    sleep(ctx, seconds)
+
+
 def builtin_registry() -> Registry:
     registry = Registry()
-    for func in (calculation, validation, add, sleep, echo):
+    for func in (calculation, validation, add, sleep, echo, default, content):
         registry.register(func)
     return registry
 

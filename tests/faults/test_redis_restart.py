@@ -41,6 +41,9 @@ def test_accepted_tasks_survive_a_redis_kill_and_submits_get_503_meanwhile(
         assert response.headers["content-type"] == "application/problem+json"
         assert response.headers["retry-after"]
         assert api.get("/ready").status_code == 503
+        diagnostics = api.get("/valkey_test")
+        assert diagnostics.status_code == 503
+        assert diagnostics.json()["reachable"] is False
         time.sleep(1.5)  # the workers meet the outage too, mid-claim and mid-finish
 
         redis_server.start()  # the same folder: the append-only file is replayed

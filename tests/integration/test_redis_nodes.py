@@ -37,6 +37,14 @@ def test_a_task_records_which_node_accepted_ran_and_answered(
     assert me["node"] == "api-1"
     assert me["role"] == "api"
 
+    # Seed 003's view of the same task, and of the store it is in.
+    status = other_api.get(f"/tasks/{task['id']}/status").json()
+    assert (status["initiated_by"], status["checked_by"]) == ("api-1", "api-2")
+    assert status["handled_by"] == "worker-1-w1"
+    diagnostics = api.get("/valkey_test").json()
+    assert diagnostics["kind"] in ("redis", "valkey")
+    assert diagnostics["server_version"]
+
 
 def test_the_api_node_lists_the_worker_nodes_processes(
     server: ServerFactory, redis_url: str

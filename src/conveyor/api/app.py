@@ -10,8 +10,10 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from conveyor.api import problems, system, tasks
+from conveyor.api.compat import flask_threads, math_wizard, task_api, task_route
 from conveyor.api.fastpath import SubmitFastPath
 from conveyor.api.limits import BodySizeLimit
+from conveyor.dashboard import routes as dashboard_routes
 from conveyor.node import Node
 
 
@@ -36,6 +38,9 @@ def create_app(node: Node) -> FastAPI:
     problems.install(app)
     app.include_router(tasks.router(node.service, node.settings.max_wait_seconds))
     app.include_router(system.router(node))
+    for compat in (flask_threads, task_api, math_wizard, task_route):
+        app.include_router(compat.router(node))
+    app.include_router(dashboard_routes.router())
     app.add_middleware(BodySizeLimit, max_bytes=node.settings.max_body_bytes)
     # Added last, so it runs first: the hot submit route skips the framework's routing.
     app.add_middleware(

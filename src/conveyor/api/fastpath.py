@@ -42,7 +42,7 @@ class SubmitFastPath:
                 data = orjson.loads(body)
             except orjson.JSONDecodeError as exc:
                 raise MalformedBody(f"the body is not valid JSON: {exc}") from None
-            requests, batch = parse_submit(data, idempotency_key)
+            requests, batch = parse_submit(data, idempotency_key, self.service.registry)
             submitted = await self.service.submit(requests, batch=batch)
             response = submitted_response(submitted, batch, self.service.node_id)
         except ConveyorError as exc:

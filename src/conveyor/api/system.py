@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from conveyor.api.problems import problem
-from conveyor.api.tasks import json_response
+from conveyor.api.responses import json_response
 from conveyor.config import redact
 from conveyor.errors import BackendUnavailable
 from conveyor.node import Node

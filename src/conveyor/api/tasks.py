@@ -4,35 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from conveyor.api.problems import MalformedBody, problem
+from conveyor.api.compat import flask_threads
+from conveyor.api.problems import problem
+from conveyor.api.responses import json_response, read_json
 from conveyor.api.schemas import SUBMIT_BODY_SCHEMA, BatchIn, TaskIn
 from conveyor.backends.base import TaskFilter
 from conveyor.errors import InvalidTask
+from conveyor.registry import Registry
 from conveyor.service import Submitted, TaskRequest, TaskService
 from conveyor.task import Status, Task
 
 
-def json_response(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
-
-
-async def read_json(request: Request) -> Any:
-    body = await request.body()
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise MalformedBody(f"the body is not valid JSON: {exc}") from None
-
-
-def parse_submit(data: Any, idempotency_key: str | None) -> tuple[list[TaskRequest], bool]:
+def parse_submit(
+    data: Any, idempotency_key: str | None, registry: Registry
+) -> tuple[list[TaskRequest], bool]:
     """The requests in a submit body, and whether it was a batch."""
     if not isinstance(data, dict):
         raise InvalidTask("the body must be a JSON object", field="body")
+    if flask_threads.is_task_data(data):
+        return [flask_threads.task_data_request(data, registry, idempotency_key)], False
     batch = "tasks" in data
     try:
         if batch:
@@ -70,7 +64,7 @@ def router(service: TaskService, max_wait_s: float) -> APIRouter:
         request: Request,
         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     ) -> Response:
-        requests, batch = parse_submit(await read_json(request), idempotency_key)
+        requests, batch = parse_submit(await read_json(request), idempotency_key, service.registry)
         return submitted_response(
             await service.submit(requests, batch=batch), batch, service.node_id
         )

@@ -113,6 +113,11 @@ class Backend(ABC):
         """Return if storage answers, else raise BackendUnavailable."""
 
     @abstractmethod
+    async def diagnostics(self) -> JSONObject:
+        """What an operator checks first: `kind`, `server_version` and the storage's own
+        facts (file and journal mode, persistence); BackendUnavailable when it is down."""
+
+    @abstractmethod
     async def submit(self, tasks: Sequence[Task]) -> list[Task]:
         """Store new tasks atomically (all or none) and wake idle workers.
 

@@ -47,7 +47,7 @@ from conveyor.backends.redis.events import Events
 from conveyor.backends.redis.scripts import Scripts
 from conveyor.backends.waiters import Waiters, wait_armed, wait_until_final
 from conveyor.errors import BackendUnavailable, InvalidTask
-from conveyor.task import Status, Task, utcnow
+from conveyor.task import JSONObject, Status, Task, utcnow
 
 _SCHEMES = {"redis": "redis", "rediss": "rediss", "valkey": "redis", "valkeys": "rediss"}
 _LIST_CHUNK = 200
@@ -150,6 +150,18 @@ class RedisBackend(Backend):
         # A data read, not PING: Redis answers PING while it is still loading its data.
         with _unavailable_on_error(self.url):
             await self._command("EXISTS", self._key("counts"))
+
+    async def diagnostics(self) -> JSONObject:
+        with _unavailable_on_error(self.url):
+            server = await self.client.info("server")
+            persistence = await self.client.info("persistence")
+        return {
+            "kind": "valkey" if "valkey_version" in server else "redis",
+            "server_version": server.get("valkey_version") or server.get("redis_version"),
+            "key_prefix": self.prefix,
+            "aof_enabled": bool(persistence.get("aof_enabled")),
+            "loading": bool(persistence.get("loading")),
+        }
 
     async def submit(self, tasks: Sequence[Task]) -> list[Task]:
         if not tasks:

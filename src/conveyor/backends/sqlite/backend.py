@@ -38,7 +38,7 @@ from conveyor.backends.sqlite.rows import (
 from conveyor.backends.sqlite.thread import Changes, DbThread
 from conveyor.backends.waiters import Waiters, wait_armed, wait_until_final
 from conveyor.errors import BackendUnavailable, InvalidTask
-from conveyor.task import Status, Task
+from conveyor.task import JSONObject, Status, Task
 
 _SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
 
@@ -119,6 +119,19 @@ class SQLiteBackend(Backend):
 
     async def ping(self) -> None:
         await self._reader.run(lambda c, _: c.execute("SELECT 1").fetchone())
+
+    async def diagnostics(self) -> JSONObject:
+        def read(c: sqlite3.Connection, _: Changes) -> JSONObject:
+            return {
+                "kind": "sqlite",
+                "server_version": sqlite3.sqlite_version,
+                "file": str(self.path.resolve()),
+                "journal_mode": c.execute("PRAGMA journal_mode").fetchone()[0],
+                "synchronous": self.synchronous,
+                "size_bytes": self.path.stat().st_size,
+            }
+
+        return await self._reader.run(read)
 
     async def submit(self, tasks: Sequence[Task]) -> list[Task]:
         rows = [task_row(task) for task in tasks]
