@@ -107,6 +107,12 @@ def record(ctx, label: str, seconds: float = 0.0) -> str:
 @app.task()
 def hang(ctx) -> None:
     threading.Event().wait()
+
+
+@app.task()
+def spin(ctx) -> None:
+    while True:  # busy forever, deaf to ctx.cancelled
+        pass
 '''
 
 
@@ -419,6 +425,13 @@ def pid_alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return True
+
+
+def supervised_children(server: Server) -> list[dict[str, Any]]:
+    """The worker processes of a `--processes N` server, as its /workers shows them."""
+    [parent] = [w for w in server.workers() if w["id"] == server.node_id]
+    children: list[dict[str, Any]] = parent["info"]["processes"]
+    return children
 
 
 def is_conveyor_process(pid: int) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -26,7 +27,7 @@ from conveyor.node import Node
 from conveyor.registry import Registry
 from conveyor.service import TaskRequest, TaskService
 from conveyor.task import Status
-from conveyor.worker.recycling import RECYCLE_EXIT
+from conveyor.worker.recycling import ABANDONED_EXIT
 from conveyor.worker.supervisor import die_with_parent
 
 cli = typer.Typer(
@@ -79,6 +80,16 @@ def _settings(config: Path | None, **flags: Any) -> Settings:
         raise typer.Exit(2) from None
 
 
+def _configure_logs(settings: Settings) -> None:
+    logs.configure(
+        settings.log_level,
+        settings.log_file,
+        settings.debug,
+        settings.log_max_bytes,
+        settings.log_backups,
+    )
+
+
 def _registry(settings: Settings) -> Registry:
     registry = builtin_registry()
     if settings.app:
@@ -108,6 +119,16 @@ def serve(
         float | None,
         typer.Option(help="seconds a `POST /task {content}` task takes (seed 001) [default: 3]"),
     ] = None,
+    ingest_dir: Annotated[
+        Path | None, typer.Option(help="folder of the ingest streams' CSV files [default: ingest]")
+    ] = None,
+    ingest_queue_size: Annotated[
+        int | None, typer.Option(help="records waiting for the disk before 503s [default: 5000]")
+    ] = None,
+    inactivity_warn_seconds: Annotated[
+        float | None,
+        typer.Option(help="WARN when an ingest stream received nothing this long [default: 120]"),
+    ] = None,
     debug: Annotated[bool | None, typer.Option("--debug", help="debug logging")] = None,
     workers: Annotated[
         bool | None,
@@ -120,6 +141,16 @@ def serve(
     grace_seconds: GraceOpt = None,
     max_tasks_per_child: MaxTasksOpt = None,
     max_memory_per_child: MaxMemoryOpt = None,
+    static_dir: Annotated[
+        Path | None, typer.Option(help="serve this folder under /static/ [default: none]")
+    ] = None,
+    static_cache_max_bytes: Annotated[
+        int | None, typer.Option(help="memory for cached static files [default: 64 MiB]")
+    ] = None,
+    max_concurrent_requests: Annotated[
+        int | None,
+        typer.Option(help="requests served at once, then 503s (0: no limit) [default: 256/core]"),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Run the HTTP API, workers and monitor (workers in one child process per core when
@@ -134,6 +165,9 @@ def serve(
         demo=demo,
         demo_rate=demo_rate,
         content_seconds=content_seconds,
+        ingest_dir=ingest_dir,
+        ingest_queue_size=ingest_queue_size,
+        inactivity_warn_seconds=inactivity_warn_seconds,
         debug=debug,
         workers=workers,
         node_id=node_id,
@@ -143,8 +177,16 @@ def serve(
         shutdown_grace_seconds=grace_seconds,
         max_tasks_per_child=max_tasks_per_child,
         max_memory_per_child=max_memory_per_child,
+        static_dir=static_dir,
+        static_cache_max_bytes=static_cache_max_bytes,
+        max_concurrent_requests=max_concurrent_requests,
     )
-    logs.configure(settings.log_level, settings.log_file, settings.debug)
+    if settings.static_dir is not None and not settings.static_dir.is_dir():
+        err.print(
+            f"[red]configuration error:[/red] static_dir {settings.static_dir} is not a folder"
+        )
+        raise typer.Exit(2)
+    _configure_logs(settings)
     from conveyor.api.app import create_app
 
     node = Node(settings, _registry(settings), run_workers=settings.workers, serving=True)
@@ -199,16 +241,18 @@ def worker(
         max_tasks_per_child=max_tasks_per_child,
         max_memory_per_child=max_memory_per_child,
     )
-    logs.configure(settings.log_level, settings.log_file, settings.debug)
+    _configure_logs(settings)
     node = Node(settings, _registry(settings), run_workers=True)
 
-    async def run() -> bool:
-        """Serve until a signal (False) or until the worker retires to be recycled (True)."""
+    async def run() -> int | None:
+        """Serve until a signal (None) or until the worker retires (its exit status)."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
 
         def on_signal() -> None:
-            if stop.is_set():  # a second signal: leave now, leases recover the work
+            # A second signal, or one while retiring (the supervisor found it too slow):
+            # leave now, the leases recover the work.
+            if stop.is_set() or (node.worker is not None and node.worker.retired.is_set()):
                 os._exit(1)
             stop.set()
 
@@ -220,21 +264,27 @@ def worker(
         await asyncio.wait([starting, stopped], return_when=asyncio.FIRST_COMPLETED)
         if not starting.done():  # a signal while waiting for the backend: just leave
             starting.cancel()
-            return False
+            return None
         stopped.cancel()
         starting.result()
         assert node.worker is not None or node.supervisor is not None
         waits = [asyncio.create_task(stop.wait())]
         if node.worker is not None:
-            waits.append(asyncio.create_task(node.worker.recycled.wait()))
+            waits.append(asyncio.create_task(node.worker.retired.wait()))
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         for waiting in waits:
             waiting.cancel()
         await node.stop()
-        return not stop.is_set()
+        return None if stop.is_set() or node.worker is None else node.worker.exit_code
 
-    if asyncio.run(run()):
-        raise typer.Exit(RECYCLE_EXIT)
+    exit_code = asyncio.run(run())
+    if exit_code == ABANDONED_EXIT:
+        # An abandoned handler still runs in a thread: only the end of the process stops
+        # it, and interpreter shutdown could block on (or abort over) a lock it holds.
+        logging.shutdown()
+        os._exit(exit_code)
+    if exit_code is not None:
+        raise typer.Exit(exit_code)
 
 
 def _with_app(settings: Settings, body: Any) -> Any:

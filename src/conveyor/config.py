@@ -42,6 +42,24 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, ge=1024, description="largest request body accepted")
     max_wait_seconds: float = Field(60.0, gt=0, description="longest ?wait= a client may ask")
 
+    # HTTP server features (conveyor.web)
+    static_dir: Path | None = Field(
+        None, description="folder served under /static/ (default: none, /static/ answers 404)"
+    )
+    static_cache: bool = Field(True, description="cache static files in memory from the start")
+    static_cache_max_bytes: int = Field(
+        64 * 1_048_576, ge=0, description="memory the static file cache may hold, in bytes"
+    )
+    static_cache_max_file_bytes: int = Field(
+        1_048_576, ge=0, description="larger static files are streamed from disk, never cached"
+    )
+    max_concurrent_requests: int = Field(
+        default_factory=lambda: 256 * (os.cpu_count() or 1),
+        ge=0,
+        description="requests served at once; beyond it a fast 503 (0: unlimited)."
+        " /health, /ready and /metrics are never refused. Default: 256 per core",
+    )
+
     # Workers
     workers: bool = Field(True, description="run workers in `serve` (false: API only)")
     processes: int | None = Field(
@@ -79,6 +97,17 @@ class Settings(BaseSettings):
     supervised: bool = Field(
         False, description="set by the supervisor for its worker processes (recycling applies)"
     )
+    predecessor_exit: str | None = Field(
+        None,
+        description="set by the supervisor for a worker process it restarts: how the previous"
+        " one ended, recorded on the tasks the new one reclaims from it",
+    )
+    stuck_thread_seconds: float = Field(
+        60.0,
+        ge=1.0,
+        description="a worker thread (consumer, producer, monitor) that shows no sign of life"
+        " this long while not running a task is stuck: it is abandoned and replaced",
+    )
     cancel_grace_seconds: float = Field(
         10.0, gt=0, description="a running sync task that ignores a cancel this long is abandoned"
     )
@@ -90,6 +119,22 @@ class Settings(BaseSettings):
     # Demo producer
     demo: bool = Field(False, description="run a producer thread submitting demo tasks")
     demo_rate: float = Field(2.0, gt=0, description="demo tasks submitted per second")
+    ingest_dir: Path = Field(Path("ingest"), description="folder of the ingest streams' CSV files")
+    ingest_queue_size: int = Field(
+        5000, ge=1, le=10_000_000, description="records waiting for the disk before 503s"
+    )
+    inactivity_warn_seconds: float = Field(
+        120.0, gt=0, description="WARN when an ingest stream received nothing this long"
+    )
+    ingest_history_size: int = Field(
+        1000, ge=1, le=100_000, description="recent records kept for /history, per stream"
+    )
+    ingest_guard_formulas: bool = Field(
+        True,
+        description="prefix text cells starting with = + - @ with ' so spreadsheets don't run them",
+    )
+    log_max_bytes: int = Field(1_048_576, ge=1024, description="a log file rotates at this size")
+    log_backups: int = Field(5, ge=0, le=1000, description="rotated log files kept")
     content_seconds: float = Field(
         3.0,
         ge=0,
@@ -111,6 +156,13 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
+
+    @field_validator("static_dir")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        # Absolute, so a child process or a later chdir means the same folder. Whether it
+        # exists is checked by `serve` alone: a worker has no use for it.
+        return None if value is None else value.resolve()
 
     @classmethod
     def settings_customise_sources(

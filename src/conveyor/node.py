@@ -29,6 +29,10 @@ from conveyor.worker.supervisor import ProcessSupervisor
 
 logger = logging.getLogger(__name__)
 
+_RETIRE_MARGIN_S = 5.0
+"""Beyond the shutdown grace, what a retiring worker process gets to stop its threads
+and close its backend before its supervisor ends it."""
+
 
 def worker_processes(settings: Settings, *, serving: bool) -> int:
     """How many worker child processes to run (0: the worker runs in this process)."""
@@ -122,7 +126,10 @@ class Node:
                 cancel_grace_s=s.cancel_grace_seconds,
                 max_tasks=s.max_tasks_per_child if s.supervised else None,
                 max_memory_mb=s.max_memory_per_child if s.supervised else None,
+                retire_on_abandon=s.supervised,
+                predecessor_exit=s.predecessor_exit if s.supervised else None,
                 monitor_interval_s=s.monitor_interval_seconds,
+                stuck_thread_s=s.stuck_thread_seconds,
             ),
             roster=self.roster,
             metrics=self.metrics,
@@ -150,7 +157,9 @@ class Node:
         self.producer = DemoProducer(submit, self.settings.demo_rate, self.roster)
         self.producer.start()
         if self.monitor is not None:
-            self.monitor.watch(self.producer.restart_if_dead)
+            producer = self.producer
+            stuck_s = self.settings.stuck_thread_seconds
+            self.monitor.watch(lambda: producer.restart_if_dead_or_stuck(stuck_s))
 
     def record(self) -> WorkerRecord:
         """This supervising process as /workers shows it: its threads and its children."""
@@ -168,33 +177,38 @@ class Node:
     async def _heartbeat_loop(self) -> None:
         while True:
             if self.monitor is not None:
-                self.monitor.restart_if_dead()
+                self.monitor.restart_if_dead_or_stuck(self.settings.stuck_thread_seconds)
             try:
                 await self.backend.record_worker(self.record())
-                await self._restart_silent_children()
+                await self._watch_children()
             except BackendUnavailable as exc:
                 logger.warning("heartbeat failed", extra={"error": str(exc)})
             await asyncio.sleep(self.settings.heartbeat_seconds)
 
-    async def _restart_silent_children(self) -> None:
+    async def _watch_children(self) -> None:
         """A child whose process lives but whose heartbeats stopped (its event loop is
-        stuck) is killed; the monitor then starts a new one, which reclaims its tasks."""
+        stuck) is killed; the monitor then starts a new one, which reclaims its tasks.
+        A child that says it is retiring gets the shutdown grace (and a margin) to exit."""
         if self.supervisor is None:
             return
-        seen = {record.id: record.last_seen for record in await self.backend.workers()}
+        seen = {record.id: record for record in await self.backend.workers()}
         silent_after = timedelta(seconds=5 * self.settings.heartbeat_seconds + 5)
+        exit_within_s = self.settings.shutdown_grace_seconds + _RETIRE_MARGIN_S
         now = utcnow()
         self.stalled = []
         for child in self.supervisor.children:
             started = datetime.fromtimestamp(child.started_at, UTC)
-            last = seen.get(child.node_id, started)
+            record = seen.get(child.node_id)
+            last = record.last_seen if record is not None else started
             if max(last, started) < now - silent_after:
                 self.stalled.append(child.node_id)
                 logger.warning(
                     "worker process stopped heartbeating; restarting it",
                     extra={"node": child.node_id},
                 )
-                self.supervisor.kill(child)
+                self.supervisor.kill(child, "it stopped heartbeating")
+            elif record is not None and isinstance(retiring := record.info.get("retiring"), str):
+                self.supervisor.note_retiring(child, record.pid, retiring, exit_within_s)
 
     async def stop(self) -> None:
         if self.producer is not None:

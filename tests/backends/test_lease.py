@@ -95,10 +95,38 @@ async def test_reclaim_takes_back_what_dead_workers_held(
     await backend.submit([make_task(), make_task(), make_task()])
     await backend.claim("dead-1", ["default"], ["echo"], 2, 30, utcnow())
     [kept] = await backend.claim("alive", ["default"], ["echo"], 1, 30, utcnow())
-    assert await backend.reclaim(["dead-1", "never-seen"], utcnow()) == 2
+    assert await backend.reclaim(["dead-1", "never-seen"], "it died", utcnow()) == 2
     stats = await backend.stats()
     assert (stats.by_status[Status.PENDING], stats.by_status[Status.PROCESSING]) == (2, 1)
     [still] = await backend.get([kept.id])
     assert still is not None
     assert still.handled_by == "alive"
-    assert await backend.reclaim([], utcnow()) == 0
+    assert await backend.reclaim([], "it died", utcnow()) == 0
+
+
+async def test_reclaim_records_how_the_worker_died_and_keeps_it_through_the_retry(
+    backend: Backend, make_task: MakeTask
+) -> None:
+    retried, last, asked = make_task(), make_task(max_attempts=1), make_task()
+    await backend.submit([retried, last, asked])
+    await backend.claim("killed", ["default"], ["echo"], 3, 30, utcnow())
+    await backend.cancel([asked.id], utcnow())
+    why = "the worker process running it was killed by SIGKILL (out of memory)"
+    assert await backend.reclaim(["killed"], why, utcnow()) == 3
+    after = {t.id: t for t in await backend.get([retried.id, last.id, asked.id]) if t}
+    # The attempt stays counted, and the error says what ended it.
+    assert after[retried.id].status is Status.PENDING
+    assert after[retried.id].attempts == 1
+    assert after[retried.id].error == f"{why} (attempt 1 of 3, worker killed)"
+    assert after[last.id].status is Status.FAILED
+    assert after[last.id].error == f"{why} (attempt 1 of 1, worker killed)"
+    assert after[last.id].finished_at is not None
+    assert after[asked.id].status is Status.CANCELED
+    assert after[asked.id].error is None  # canceled on request, not by the death
+    # Claimed again, the task still shows why its last attempt ended.
+    [again] = await backend.claim("next", ["default"], ["echo"], 1, 30, utcnow())
+    assert again.id == retried.id
+    assert (again.attempts, again.error) == (2, f"{why} (attempt 1 of 3, worker killed)")
+    [stored] = await backend.get([retried.id])
+    assert stored is not None
+    assert stored.error == again.error

@@ -98,6 +98,9 @@ def test_a_cluster_behind_nginx_loses_nothing_when_a_worker_node_dies(
         nginx = Nginx(tmp_path, free_port(), [api.base_url.removeprefix("http://") for api in apis])
         with httpx.Client(base_url=nginx.url, timeout=30) as gateway:
             wait_until(lambda: _answers(gateway), 10, "nginx answering")
+            # Every worker process up before the load: 400 tasks take well under a second,
+            # so a node whose processes start late would have run none before its kill.
+            wait_until(lambda: len(_worker_processes(gateway)) == 4, 30, "4 worker processes")
             accepted: list[str] = []
             for n in range(TASKS // BATCH):
                 body = {
@@ -153,6 +156,11 @@ def _answers(client: httpx.Client) -> bool:
     except httpx.TransportError:
         time.sleep(0.05)
         return False
+
+
+def _worker_processes(client: httpx.Client) -> set[str]:
+    workers = client.get("/workers").json()["workers"]
+    return {w["id"] for w in workers if w["id"].startswith("worker-") and "-w" in w["id"]}
 
 
 def _lines(path: Path) -> int:

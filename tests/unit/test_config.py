@@ -40,3 +40,12 @@ def test_bad_values_are_refused(tmp_path: Path) -> None:
         load_settings(config)
     with pytest.raises(FileNotFoundError):
         load_settings(tmp_path / "missing.toml")
+
+
+def test_stuck_thread_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().stuck_thread_seconds == 60
+    monkeypatch.setenv("CONVEYOR_STUCK_THREAD_SECONDS", "5")
+    assert load_settings().stuck_thread_seconds == 5
+    # below a few of the idle heartbeats (every 0.25 s), an idle thread would look stuck
+    with pytest.raises(ValueError, match="stuck_thread_seconds"):
+        load_settings(stuck_thread_seconds=0.5)

@@ -15,6 +15,7 @@ from conveyor.errors import Retry, TaskCanceledError
 from conveyor.registry import Registry, TaskContext, TaskOptions
 from conveyor.service import TaskRequest, TaskService
 from conveyor.task import Status, utcnow
+from conveyor.worker.recycling import ABANDONED_EXIT, ABANDONED_REASON
 from tests.support import StartWorker, eventually, wait_final
 
 
@@ -295,6 +296,7 @@ async def test_a_sync_handler_past_its_timeout_fails_on_time_and_the_pool_stays_
         assert failed.error == "TimeoutError: timed out after 0.5 s"
         consumers = [r for r in worker.roster.records() if r.role == "consumer"]
         assert sum(r.restarts for r in consumers) == 1
+        assert not worker.retired.is_set()  # unsupervised: no parent would replace it
         # both slots serve again, though one old thread still hangs in the handler
         ids = [await submit(service, "sleep", seconds=1.5) for _ in range(2)]
         begun = time.monotonic()
@@ -346,6 +348,76 @@ async def test_a_restarted_worker_reclaims_what_its_dead_predecessor_held(
     assert task.status is Status.COMPLETED
     assert task.attempts == 2
     assert "old-worker" not in [w.id for w in await backend.workers()]
+
+
+async def test_a_restarted_process_tells_the_tasks_it_reclaims_how_its_predecessor_died(
+    backend: SQLiteBackend, start_worker: StartWorker
+) -> None:
+    registry = Registry()
+    running, release = threading.Event(), threading.Event()
+
+    def wait_for_release(ctx: TaskContext) -> int:
+        running.set()
+        release.wait(10)
+        return ctx.attempt
+
+    registry.register(wait_for_release)
+    service = service_for(backend, registry)
+    task_id = await submit(service, "wait_for_release")
+    # The process before this one, with the same worker id, died holding the task.
+    now = utcnow()
+    host = {"hostname": socket.gethostname()}
+    await backend.record_worker(WorkerRecord("w-1", "n", 2**22 + 54321, now, now, info=host))
+    await backend.claim("w-1", ["default"], ["wait_for_release"], 1, 600, now)
+    killed = "was killed by SIGKILL (the OS kills this way when out of memory)"
+    await start_worker(registry, worker_id="w-1", predecessor_exit=killed)
+    try:
+        await eventually(running.is_set)
+        task = await service.get(task_id)
+        assert (task.status, task.attempts) == (Status.PROCESSING, 2)
+        assert task.error == f"the worker process running it {killed} (attempt 1 of 3, worker w-1)"
+    finally:
+        release.set()
+    done = await wait_final(service, task_id)
+    assert (done.status, done.result) == (Status.COMPLETED, 2)
+
+
+async def test_a_supervised_process_retires_once_it_abandons_a_thread(
+    backend: SQLiteBackend, start_worker: StartWorker
+) -> None:
+    registry = builtin_registry()
+    release = threading.Event()
+
+    def hang(ctx: TaskContext) -> None:
+        release.wait(30)
+
+    registry.register(hang)
+    service = service_for(backend, registry)
+    worker = await start_worker(registry, threads=2, retire_on_abandon=True)
+    try:
+        [hung] = await service.submit([TaskRequest("hang", timeout_s=0.5, max_attempts=1)])
+        failed = await wait_final(service, hung.task.id)
+        assert failed.error == "TimeoutError: timed out after 0.5 s"
+        await asyncio.wait_for(worker.retired.wait(), 5)
+        assert worker.exit_code == ABANDONED_EXIT
+        assert worker.record().info["retiring"] == ABANDONED_REASON
+        # it claims nothing more: its parent's next process will
+        later = await submit(service, "add", a=1, b=1)
+        await asyncio.sleep(0.5)
+        assert (await service.get(later)).status is Status.PENDING
+    finally:
+        release.set()
+
+
+async def test_an_idle_worker_restarts_none_of_its_threads(
+    backend: SQLiteBackend, start_worker: StartWorker
+) -> None:
+    worker = await start_worker(builtin_registry(), threads=3, stuck_thread_s=1.0)
+    await asyncio.sleep(4)  # four stuck intervals with nothing to do
+    records = worker.roster.records()
+    assert sorted(r.role.value for r in records) == ["consumer"] * 3 + ["monitor"]
+    assert [r.restarts for r in records] == [0] * 4
+    assert all(r.thread is not None and r.thread.is_alive() for r in records)
 
 
 async def test_finished_tasks_are_purged_after_retention(

@@ -14,6 +14,9 @@ from enum import StrEnum
 
 from conveyor.task import JSONObject, JSONValue, Status, Task
 
+LEASE_EXPIRED = "lease expired: its worker stopped renewing it"
+"""Why `reap` returned a task, as its error says."""
+
 
 class OutcomeKind(StrEnum):
     COMPLETED = "completed"
@@ -175,13 +178,17 @@ class Backend(ABC):
 
     @abstractmethod
     async def reap(self, now: datetime) -> int:
-        """Return processing tasks whose lease expired before `now` to pending (or to
-        failed when their attempts are used up). Returns how many were reaped."""
+        """As `reclaim`, for processing tasks whose lease expired before `now`, with
+        `why` LEASE_EXPIRED. Returns how many were reaped."""
 
     @abstractmethod
-    async def reclaim(self, worker_ids: Sequence[str], now: datetime) -> int:
-        """As `reap`, at once, for every task held by these workers (known dead: a
-        process that restarts reclaims what its dead predecessor held)."""
+    async def reclaim(self, worker_ids: Sequence[str], why: str, now: datetime) -> int:
+        """Return at once every processing task these workers hold (known dead: a process
+        that restarts reclaims what its dead predecessor held) to pending, or to failed
+        when its attempts are used up, or to canceled when a cancel was requested. The
+        attempt stays counted. Unless canceled, its error becomes `why` (how the worker
+        died) and then " (attempt N of M, worker W)", and stays while the task is claimed
+        again, until an outcome replaces it. Returns how many were reclaimed."""
 
     @abstractmethod
     async def purge(self, finished_before: datetime, limit: int) -> int:

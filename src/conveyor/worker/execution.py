@@ -32,6 +32,8 @@ class Running:
     has_outcome: bool = False
     started_monotonic: float = field(default_factory=time.monotonic)
     asyncio_task: asyncio.Task[Outcome] | None = None
+    on_progress: Callable[[], None] | None = None
+    """Called on each progress report: progress is a sign of life for the thread."""
 
     @property
     def token(self) -> str:
@@ -40,6 +42,8 @@ class Running:
 
     def report_progress(self, fraction: float, message: str | None) -> None:
         self.progress = (fraction, message)
+        if self.on_progress is not None:
+            self.on_progress()
 
     def take_renewal(self) -> Renewal:
         progress, self.progress = self.progress, None

@@ -1,4 +1,4 @@
-"""The monitor thread: restarts dead supervised threads so pools never shrink."""
+"""The monitor thread: restarts dead or stuck supervised threads so pools never shrink."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 class Monitor(SupervisedThread):
     """Every `interval_s`, run each check; a check restarts what it supervises. The
-    worker's heartbeat restarts the monitor itself (`restart_if_dead`)."""
+    worker's heartbeat restarts the monitor itself (`restart_if_dead_or_stuck`)."""
 
     def __init__(self, roster: Roster, interval_s: float, name: str = "monitor") -> None:
         super().__init__(roster, name, Role.MONITOR)

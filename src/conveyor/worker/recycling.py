@@ -1,5 +1,6 @@
 """When a supervised worker process should retire, so its parent starts a fresh one:
-after a number of tasks, or past a memory size (checked between tasks, never mid-task)."""
+after a number of tasks, or past a memory size (checked between tasks, never mid-task),
+or at once when it had to abandon a handler's thread."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ import resource
 
 RECYCLE_EXIT = 3
 """The exit status of a worker process that retired on purpose."""
+
+ABANDONED_EXIT = 4
+"""The exit status of a worker process that left because a handler overran its timeout
+or cancel grace: Python cannot stop the thread running it, ending the process does."""
+
+ABANDONED_REASON = "a handler overran its timeout/cancel grace and was abandoned"
 
 
 def rss_mb() -> float:

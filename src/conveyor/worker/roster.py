@@ -34,6 +34,8 @@ class ThreadRecord:
     state: ThreadState = ThreadState.IDLE
     task_id: str | None = None
     last_active: float = field(default_factory=time.time)
+    active_monotonic: float = field(default_factory=time.monotonic, repr=False)
+    """`last_active` on the monotonic clock: a wall-clock jump must not look like a stall."""
     restarts: int = 0
     thread: threading.Thread | None = field(default=None, repr=False)
     generation: int = 0
@@ -43,7 +45,19 @@ class ThreadRecord:
     def touch(self, state: ThreadState, task_id: str | None = None) -> None:
         self.state = state
         self.task_id = task_id
+        self.beat()
+
+    def beat(self) -> None:
+        """A sign of life that changes nothing else: an idle thread still waiting for
+        work, or a handler reporting progress."""
         self.last_active = time.time()
+        self.active_monotonic = time.monotonic()
+
+    def stuck(self, after_s: float, now: float) -> bool:
+        """Silent for `after_s` (monotonic `now`) where it should show life: waiting for
+        work or looping. A thread busy with a task is left to the task's own timeout."""
+        waiting = self.state in (ThreadState.IDLE, ThreadState.RUNNING)
+        return waiting and now - self.active_monotonic >= after_s
 
     def to_json(self) -> JSONObject:
         return {

@@ -20,7 +20,13 @@ from conveyor.registry import Registry
 from conveyor.task import Task, utcnow
 from conveyor.worker.execution import Running, no_handler, run_async
 from conveyor.worker.monitor import Monitor
-from conveyor.worker.recycling import recycle_reason
+from conveyor.worker.predecessors import reclaim_from_dead_predecessors
+from conveyor.worker.recycling import (
+    ABANDONED_EXIT,
+    ABANDONED_REASON,
+    RECYCLE_EXIT,
+    recycle_reason,
+)
 from conveyor.worker.roster import Roster
 from conveyor.worker.slots import SlotPool
 
@@ -32,22 +38,6 @@ _MAX_CLAIM = 256
 _CANCEL_CHECK_S = 1.0
 _PURGE_BATCH = 1000
 _PURGE_ROUNDS = 10
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether a process of this host runs; a zombie (dead, not yet reaped, as orphans
-    are in containers whose init does not reap) counts as dead."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by someone else
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +57,13 @@ class WorkerConfig:
     max_tasks: int | None = None
     cancel_grace_s: float = 10.0
     max_memory_mb: float | None = None
+    retire_on_abandon: bool = False
+    """Leave (see `retired`) once a handler's thread was abandoned, so that ending the
+    process stops it: for supervised processes, whose parent starts a fresh one."""
+    predecessor_exit: str | None = None
+    """How this worker id's previous process ended, told by its supervisor."""
+    stuck_thread_s: float = 60.0
+    """A supervised thread silent this long while not running a task is replaced."""
     info: dict[str, object] = field(default_factory=dict)
 
 
@@ -93,9 +90,10 @@ class Worker:
             self._deliver_threadsafe,
             "consumer",
             cancel_grace_s=config.cancel_grace_s,
+            stuck_after_s=config.stuck_thread_s,
         )
-        self.monitor.watch(self.slots.replace_dead)
-        self.monitor.watch(self.slots.enforce_timeouts)
+        self.monitor.watch(self.slots.restart_dead_or_stuck)
+        self.monitor.watch(self._enforce_timeouts)
         self._has_sync = any(not h.is_async for h in registry)
         self._has_async = any(h.is_async for h in registry)
         self._running: dict[str, Running] = {}
@@ -107,8 +105,11 @@ class Worker:
         self._drained = asyncio.Event()
         self._finished = 0
         self._dispatched = 0
-        self.recycled = asyncio.Event()
+        self.retired = asyncio.Event()
         """Set when this process should retire (see worker/recycling.py)."""
+        self.exit_code: int | None = None
+        """The exit status a retiring process leaves with (its parent reads the reason)."""
+        self._retiring: str | None = None
         self._claiming = True
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loops: list[asyncio.Task[None]] = []
@@ -116,7 +117,12 @@ class Worker:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        await self._reclaim_from_dead_predecessors()
+        await reclaim_from_dead_predecessors(
+            self.backend,
+            self.config.worker_id,
+            self.config.heartbeat_s,
+            self.config.predecessor_exit,
+        )
         self.slots.start()
         self.monitor.start()
         await self._heartbeat_once()
@@ -313,15 +319,32 @@ class Worker:
                     )
 
     def _check_recycle(self) -> None:
-        if self.recycled.is_set():
+        if self.retired.is_set():
             return
         config = self.config
         reason = recycle_reason(config.max_tasks, config.max_memory_mb, self._finished)
         if reason is not None:
-            logger.info("worker process retiring", extra={"reason": reason})
-            self._claiming = False
-            self._capacity.set()
-            self.recycled.set()
+            self._retire(reason, RECYCLE_EXIT)
+
+    def _enforce_timeouts(self) -> None:
+        """On the monitor thread: overdue sync tasks end now; a supervised process that
+        had to abandon a thread then retires, since only its exit stops that thread."""
+        if self.slots.enforce_timeouts() and self.config.retire_on_abandon:
+            assert self._loop is not None
+            with contextlib.suppress(RuntimeError):  # the loop closed: already leaving
+                self._loop.call_soon_threadsafe(self._retire, ABANDONED_REASON, ABANDONED_EXIT)
+
+    def _retire(self, reason: str, exit_code: int) -> None:
+        """Stop claiming; the process then stops as on SIGTERM (running tasks get the
+        grace period) and exits with `exit_code`, for its parent to replace it."""
+        if self.retired.is_set():
+            return
+        logger.info("worker process retiring", extra={"reason": reason})
+        self._retiring = reason
+        self.exit_code = exit_code
+        self._claiming = False
+        self._capacity.set()
+        self.retired.set()
 
     async def _lease_loop(self) -> None:
         # Renewals also bring back cancel requests, so they come at least every second
@@ -373,40 +396,10 @@ class Worker:
             if await self.backend.purge(cutoff, _PURGE_BATCH) < _PURGE_BATCH:
                 return
 
-    async def _reclaim_from_dead_predecessors(self) -> None:
-        """Take back at once what an earlier, dead process of this host (or of this
-        worker id) held, rather than waiting a lease for the reaper."""
-        host = socket.gethostname()
-        stale_after = timedelta(seconds=3 * self.config.heartbeat_s + 1)
-        now = utcnow()
-        dead = []
-        for record in await self.backend.workers():
-            same_host = record.info.get("hostname") == host
-            if record.pid == os.getpid() and same_host:
-                continue
-            gone = same_host and not _pid_alive(record.pid)
-            ours = record.id == self.config.worker_id
-            if gone or (ours and now - record.last_seen > stale_after):
-                dead.append(record.id)
-            elif ours:
-                logger.warning(
-                    "another live process uses this worker id",
-                    extra={"worker_id": record.id, "pid": record.pid},
-                )
-        if not dead:
-            return
-        reclaimed = await self.backend.reclaim(dead, now)
-        for worker_id in dead:
-            if worker_id != self.config.worker_id:
-                await self.backend.remove_worker(worker_id)
-        logger.info(
-            "reclaimed tasks of dead workers", extra={"count": reclaimed, "workers": ",".join(dead)}
-        )
-
     async def _heartbeat_loop(self) -> None:
         while True:
             await asyncio.sleep(self.config.heartbeat_s)
-            self.monitor.restart_if_dead()
+            self.monitor.restart_if_dead_or_stuck(self.config.stuck_thread_s)
             self._check_recycle()
             try:
                 await self._heartbeat_once()
@@ -430,6 +423,7 @@ class Worker:
                 "threads": self.config.threads,
                 "async_concurrency": self.config.async_concurrency,
                 "in_flight": self.in_flight,
+                **({"retiring": self._retiring} if self._retiring is not None else {}),
                 **self.config.info,
             },
         )

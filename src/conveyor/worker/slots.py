@@ -24,9 +24,14 @@ class SlotPool:
         deliver: DeliverOutcome,
         prefix: str,
         cancel_grace_s: float = 10.0,
+        stuck_after_s: float = 60.0,
     ) -> None:
         self.size = size
         self.cancel_grace_s = cancel_grace_s
+        self.stuck_after_s = stuck_after_s
+        # Idle slots heartbeat this often while waiting for work, so that only a slot
+        # blocked elsewhere ever goes silent for `stuck_after_s`.
+        self._idle_beat_s = min(1.0, stuck_after_s / 4)
         self._roster = roster
         self._deliver = deliver
         self._prefix = prefix
@@ -46,20 +51,35 @@ class SlotPool:
     def put(self, running: Running) -> None:
         self._inbox.put((-running.task.priority, running.task.id, running))
 
-    def replace_dead(self) -> list[ThreadRecord]:
-        """Start a new thread for every slot whose thread died; the pool never shrinks."""
+    def restart_dead_or_stuck(self) -> list[ThreadRecord]:
+        """Start a new thread for every slot whose thread died, or sat silent for
+        `stuck_after_s` while not running a task; the pool never shrinks. A stuck thread
+        is abandoned: it exits if it ever wakes, handing on what it took."""
         if self._stopping.is_set():
             return []
+        now = time.monotonic()
         replaced = []
         for record in self._records:
-            if record.thread is not None and not record.thread.is_alive():
-                record.restarts += 1
-                logger.warning(
-                    "consumer thread died; restarting it",
-                    extra={"thread_name": record.name, "restarts": record.restarts},
-                )
-                self._spawn(record)
-                replaced.append(record)
+            with self._lock:
+                if record.thread is None:
+                    continue
+                if not record.thread.is_alive():
+                    event = "consumer thread died; restarting it"
+                elif record.stuck(self.stuck_after_s, now):
+                    event = "consumer thread stuck; replacing it"
+                else:
+                    continue
+                self._abandon(record)
+            logger.warning(
+                event,
+                extra={
+                    "thread_name": record.name,
+                    "restarts": record.restarts,
+                    "stuck_after_s": self.stuck_after_s,
+                },
+            )
+            self._spawn(record)
+            replaced.append(record)
         return replaced
 
     def _overdue(self, running: Running, now: float) -> Outcome | None:
@@ -94,8 +114,7 @@ class SlotPool:
                 if running is None or overdue is None:
                     continue
                 del self._current[record.name]
-                record.generation += 1
-                record.restarts += 1
+                self._abandon(record)
             self._deliver(running, overdue)
             logger.warning(
                 "task overdue; its thread is abandoned and replaced",
@@ -106,13 +125,21 @@ class SlotPool:
         return abandoned
 
     def stop(self, timeout_s: float) -> None:
+        """Ask every slot's thread to end; wait `timeout_s` in all for them."""
         self._stopping.set()
         for _ in self._records:
             self._inbox.put((-(10**9), "", None))  # ahead of any task
+        deadline = time.monotonic() + timeout_s
         for record in self._records:
             if record.thread is not None:
-                record.thread.join(timeout=timeout_s)
+                record.thread.join(timeout=max(0.0, deadline - time.monotonic()))
             record.touch(ThreadState.STOPPED)
+
+    def _abandon(self, record: ThreadRecord) -> None:
+        """Retire the slot's current thread (the caller holds the lock): a thread whose
+        generation is stale stops taking work."""
+        record.generation += 1
+        record.restarts += 1
 
     def _spawn(self, record: ThreadRecord) -> None:
         thread = threading.Thread(
@@ -123,12 +150,28 @@ class SlotPool:
         thread.start()
 
     def _serve(self, record: ThreadRecord, generation: int) -> None:
+        def progressed() -> None:
+            if record.generation == generation:  # an abandoned handler speaks for no one
+                record.beat()
+
         while True:
-            _, _, running = self._inbox.get()
-            if running is None:
-                return
+            try:
+                item = self._inbox.get(timeout=self._idle_beat_s)
+            except queue.Empty:
+                if record.generation != generation:
+                    return
+                record.beat()
+                continue
+            running = item[2]
             with self._lock:
+                if record.generation != generation:
+                    # Taken for stuck while it waited: what it took is the new thread's.
+                    self._inbox.put(item)
+                    return
+                if running is None:
+                    return
                 running.started_monotonic = time.monotonic()
+                running.on_progress = progressed
                 self._current[record.name] = running
                 record.touch(ThreadState.BUSY, running.task.id)
             try:
@@ -136,7 +179,10 @@ class SlotPool:
             except BaseException as exc:
                 # SystemExit and friends end this thread, as they would any thread; the
                 # task is failed (not lost) and the monitor starts a replacement.
-                record.touch(ThreadState.DEAD, running.task.id)
+                with self._lock:
+                    if record.generation == generation:
+                        self._current.pop(record.name, None)
+                        record.touch(ThreadState.DEAD, running.task.id)
                 error = f"{type(exc).__name__} raised by the handler ended its thread: {exc}"
                 self._deliver(
                     running,

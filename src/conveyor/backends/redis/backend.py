@@ -30,6 +30,7 @@ from redis.exceptions import (
 )
 
 from conveyor.backends.base import (
+    LEASE_EXPIRED,
     Backend,
     LeaseState,
     Outcome,
@@ -314,14 +315,12 @@ class RedisBackend(Backend):
 
     async def reap(self, now: datetime) -> int:
         with _unavailable_on_error(self.url):
-            return int(
-                await self.scripts.recover(args=[self.prefix, micros(now), "stopped renewing it"])
-            )
+            return int(await self.scripts.recover(args=[self.prefix, micros(now), LEASE_EXPIRED]))
 
-    async def reclaim(self, worker_ids: Sequence[str], now: datetime) -> int:
+    async def reclaim(self, worker_ids: Sequence[str], why: str, now: datetime) -> int:
         if not worker_ids:
             return 0
-        args: list[str | int] = [self.prefix, micros(now), "is dead", *worker_ids]
+        args: list[str | int] = [self.prefix, micros(now), why, *worker_ids]
         with _unavailable_on_error(self.url):
             return int(await self.scripts.recover(args=args))
 

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 from conveyor.backends.base import (
+    LEASE_EXPIRED,
     Backend,
     LeaseState,
     Outcome,
@@ -365,18 +366,13 @@ class SQLiteBackend(Backend):
 
     async def reap(self, now: datetime) -> int:
         now_us = micros(now)
-        return await self._return_leased(
-            "lease_expires_us < ?", (now_us,), now_us, "stopped renewing it"
-        )
+        return await self._return_leased("lease_expires_us < ?", (now_us,), now_us, LEASE_EXPIRED)
 
-    async def reclaim(self, worker_ids: Sequence[str], now: datetime) -> int:
+    async def reclaim(self, worker_ids: Sequence[str], why: str, now: datetime) -> int:
         if not worker_ids:
             return 0
         return await self._return_leased(
-            f"handled_by IN ({placeholders(len(worker_ids))})",
-            tuple(worker_ids),
-            micros(now),
-            "is dead",
+            f"handled_by IN ({placeholders(len(worker_ids))})", tuple(worker_ids), micros(now), why
         )
 
     async def _return_leased(
@@ -389,9 +385,8 @@ class SQLiteBackend(Backend):
             " status = CASE WHEN cancel_requested THEN 'canceled'"
             "   WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,"
             " error = CASE WHEN cancel_requested THEN error"
-            "   ELSE 'lease expired: the worker ' || coalesce(handled_by, '?')"
-            f"   || ' {why} (attempt ' || attempts"
-            "   || ' of ' || max_attempts || ')' END,"
+            "   ELSE ? || ' (attempt ' || attempts || ' of ' || max_attempts"
+            "   || ', worker ' || coalesce(handled_by, '?') || ')' END,"
             " finished_us = CASE WHEN cancel_requested OR attempts >= max_attempts"
             "   THEN ? ELSE NULL END,"
             " lease_token = NULL, lease_expires_us = NULL, updated_us = ?"
@@ -399,7 +394,7 @@ class SQLiteBackend(Backend):
         )
 
         def release(c: sqlite3.Connection, changes: Changes) -> int:
-            rows = c.execute(sql, (now_us, now_us, *params)).fetchall()
+            rows = c.execute(sql, (why, now_us, now_us, *params)).fetchall()
             for task_id, status in rows:
                 if status == Status.PENDING:
                     changes.work = True

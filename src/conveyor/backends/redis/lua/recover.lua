@@ -1,6 +1,7 @@
--- ARGV: prefix, now_us, why, then worker ids. With no worker ids: every lease that expired
--- before now; with worker ids: every lease those (dead) workers hold. Each task goes back
--- to pending, or to failed when out of attempts, or to canceled when a cancel was asked.
+-- ARGV: prefix, now_us, why (the error to record), then worker ids. With no worker ids:
+-- every lease that expired before now; with worker ids: every lease those (dead) workers
+-- hold. Each task goes back to pending, or to failed when out of attempts, or to
+-- canceled when a cancel was asked.
 local now, why = ARGV[2], ARGV[3]
 local ids
 if #ARGV == 3 then
@@ -34,8 +35,8 @@ for _, id in ipairs(ids) do
       new = "failed"
     end
     if new ~= "canceled" then
-      redis.call("HSET", task, "error", "lease expired: the worker " .. (f[5] or "?") .. " "
-        .. why .. " (attempt " .. f[3] .. " of " .. f[4] .. ")")
+      redis.call("HSET", task, "error", why .. " (attempt " .. f[3] .. " of " .. f[4]
+        .. ", worker " .. (f[5] or "?") .. ")")
     end
     set_status(id, f[6], "processing", new)
     if new == "pending" then
