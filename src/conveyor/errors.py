@@ -114,3 +114,19 @@ class WaitTimeout(ConveyorError):
     def __init__(self, task_id: str, timeout_s: float) -> None:
         self.task_id = task_id
         super().__init__(f"task {task_id} did not finish within {timeout_s:g} s")
+
+
+class InvalidRecord(ConveyorError):
+    """The ingested record is not valid."""
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class IngestBusy(ConveyorError):
+    """The ingestion queue is full; try again shortly."""
+
+
+class IngestWriteFailed(ConveyorError):
+    """The records could not be written to disk; nothing was acknowledged."""

@@ -43,7 +43,13 @@ class TextFormatter(logging.Formatter):
         return line
 
 
-def configure(level: str = "INFO", log_file: Path | None = None, debug: bool = False) -> None:
+def configure(
+    level: str = "INFO",
+    log_file: Path | None = None,
+    debug: bool = False,
+    max_bytes: int = 1_048_576,
+    backups: int = 5,
+) -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
@@ -54,7 +60,7 @@ def configure(level: str = "INFO", log_file: Path | None = None, debug: bool = F
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         rotating = logging.handlers.RotatingFileHandler(
-            log_file, maxBytes=10_000_000, backupCount=5, encoding="utf-8"
+            log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
         )
         rotating.setFormatter(JsonFormatter())
         root.addHandler(rotating)

@@ -13,6 +13,9 @@ from starlette.responses import Response
 from conveyor.errors import (
     BackendUnavailable,
     ConveyorError,
+    IngestBusy,
+    IngestWriteFailed,
+    InvalidRecord,
     InvalidTask,
     TaskFinished,
     TaskNotFound,
@@ -39,10 +42,13 @@ _TABLE: list[tuple[type[ConveyorError], int, str, str]] = [
     (MalformedBody, 400, "malformed-json", "Malformed JSON"),
     (BodyTooLarge, 413, "body-too-large", "Request body too large"),
     (InvalidTask, 422, "invalid-task", "Invalid task"),
+    (InvalidRecord, 422, "invalid-record", "Invalid record"),
     (TaskNotFound, 404, "task-not-found", "Task not found"),
     (TaskFinished, 409, "task-finished", "Task already finished"),
     (TaskRunning, 409, "task-running", "Task is running"),
     (BackendUnavailable, 503, "backend-unavailable", "Backend unavailable"),
+    (IngestBusy, 503, "ingest-busy", "Ingestion queue full"),
+    (IngestWriteFailed, 503, "ingest-write-failed", "Ingestion write failed"),
 ]
 
 
@@ -101,7 +107,10 @@ def install(app: FastAPI) -> None:
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        return problem(exc.status_code, slug, str(exc.detail), str(exc.detail), request.url.path)
+        detail = str(exc.detail)
+        response = problem(exc.status_code, slug, detail, detail, request.url.path)
+        response.headers.update(exc.headers or {})  # e.g. a 405's Allow
+        return response
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         return problem(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from datetime import timedelta
 from importlib.metadata import version
 
@@ -41,7 +42,8 @@ def wants_prometheus(accept: str) -> tuple[bool, bool]:
     return False, False
 
 
-def router(node: Node) -> APIRouter:
+def router(node: Node, more_metrics: Callable[[], JSONObject] = dict) -> APIRouter:
+    """`more_metrics()` adds keys to /metrics' JSON (seed 004's ingestion keys)."""
     api = APIRouter(tags=["system"])
     settings = node.settings
 
@@ -108,7 +110,12 @@ def router(node: Node) -> APIRouter:
             body, content_type = node.metrics.prometheus(openmetrics)
             return Response(body, media_type=content_type)
         return json_response(
-            {"node": settings.node_id, "tasks": stats.by_status, **node.metrics.snapshot()}
+            {
+                "node": settings.node_id,
+                "tasks": stats.by_status,
+                **node.metrics.snapshot(),
+                **more_metrics(),
+            }
         )
 
     return api
