@@ -23,6 +23,12 @@ FORBIDDEN = [
     ("conveyor.worker", "conveyor.api"),
     ("conveyor.worker", "conveyor.service"),
     ("conveyor.registry", "conveyor.backends"),
+    ("conveyor.web", "conveyor.backends"),
+    ("conveyor.web", "conveyor.worker"),
+    ("conveyor.web", "conveyor.node"),
+    ("conveyor.backends", "conveyor.web"),
+    ("conveyor.service", "conveyor.web"),
+    ("conveyor.worker", "conveyor.web"),
 ]
 
 

@@ -9,23 +9,37 @@ from importlib.metadata import version
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from conveyor.api import problems, system, tasks
+from conveyor import web
+from conveyor.api import ingest, problems, system, tasks
 from conveyor.api.compat import flask_threads, math_wizard, task_api, task_route
 from conveyor.api.fastpath import SubmitFastPath
 from conveyor.api.limits import BodySizeLimit
 from conveyor.dashboard import routes as dashboard_routes
+from conveyor.ingest.streams import IngestCollector, Ingestion
 from conveyor.node import Node
 
 
 def create_app(node: Node) -> FastAPI:
     """The HTTP app; starting it starts the node (backend, workers), stopping stops it."""
 
+    settings = node.settings
+    ingestion = Ingestion(
+        settings.ingest_dir,
+        settings.ingest_queue_size,
+        settings.inactivity_warn_seconds,
+        settings.ingest_history_size,
+        settings.ingest_guard_formulas,
+    )
+    node.metrics.registry.register(IngestCollector(ingestion))
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await node.start()
+        await ingestion.start()
         try:
             yield
         finally:
+            await ingestion.stop()  # what was accepted is written before the node stops
             await node.stop()
 
     # FastAPIOffline serves /docs assets from the installed package: no CDN needed.
@@ -37,13 +51,16 @@ def create_app(node: Node) -> FastAPI:
     )
     problems.install(app)
     app.include_router(tasks.router(node.service, node.settings.max_wait_seconds))
-    app.include_router(system.router(node))
+    app.include_router(system.router(node, ingestion.seed_metrics))
+    app.include_router(ingest.router(ingestion))
     for compat in (flask_threads, task_api, math_wizard, task_route):
         app.include_router(compat.router(node))
     app.include_router(dashboard_routes.router())
     app.add_middleware(BodySizeLimit, max_bytes=node.settings.max_body_bytes)
-    # Added last, so it runs first: the hot submit route skips the framework's routing.
+    # Added late, so it runs early: the hot submit route skips the framework's routing.
     app.add_middleware(
         SubmitFastPath, service=node.service, max_body_bytes=node.settings.max_body_bytes
     )
+    # Last, so outermost: request metrics, backpressure and sessions see every request.
+    web.install(app, node.settings, node.metrics)
     return app

@@ -15,6 +15,7 @@ from conveyor.api.problems import BodyTooLarge, MalformedBody, error_response
 from conveyor.api.tasks import parse_submit, submitted_response
 from conveyor.errors import ConveyorError
 from conveyor.service import TaskService
+from conveyor.web.request_metrics import ROUTE_TEMPLATE
 
 
 class SubmitFastPath:
@@ -27,6 +28,7 @@ class SubmitFastPath:
         if scope["type"] != "http" or scope["path"] != "/tasks" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        scope[ROUTE_TEMPLATE] = "/tasks"
         idempotency_key = None
         declared = 0
         for name, value in scope["headers"]:
