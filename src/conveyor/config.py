@@ -133,6 +133,10 @@ class Settings(BaseSettings):
         True,
         description="prefix text cells starting with = + - @ with ' so spreadsheets don't run them",
     )
+    dashboard_history_file: Path = Field(
+        Path("conveyor-history.db"),
+        description="the dashboard's chart history (a small SQLite file, the last 2 hours)",
+    )
     log_max_bytes: int = Field(1_048_576, ge=1024, description="a log file rotates at this size")
     log_backups: int = Field(5, ge=0, le=1000, description="rotated log files kept")
     content_seconds: float = Field(

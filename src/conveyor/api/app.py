@@ -14,7 +14,9 @@ from conveyor.api import ingest, problems, system, tasks
 from conveyor.api.compat import flask_threads, math_wizard, task_api, task_route
 from conveyor.api.fastpath import SubmitFastPath
 from conveyor.api.limits import BodySizeLimit
+from conveyor.dashboard import api as dashboard_api
 from conveyor.dashboard import routes as dashboard_routes
+from conveyor.dashboard.history import HistoryStore, Sampler
 from conveyor.ingest.streams import IngestCollector, Ingestion
 from conveyor.node import Node
 
@@ -31,14 +33,19 @@ def create_app(node: Node) -> FastAPI:
         settings.ingest_guard_formulas,
     )
     node.metrics.registry.register(IngestCollector(ingestion))
+    sampler = Sampler(node.backend, HistoryStore(settings.dashboard_history_file))
+    hub = dashboard_api.snapshot_builder(node, sampler)
+    sampler.on_point = hub.publish
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await node.start()
         await ingestion.start()
+        await sampler.start()
         try:
             yield
         finally:
+            await sampler.stop()
             await ingestion.stop()  # what was accepted is written before the node stops
             await node.stop()
 
@@ -56,6 +63,7 @@ def create_app(node: Node) -> FastAPI:
     for compat in (flask_threads, task_api, math_wizard, task_route):
         app.include_router(compat.router(node))
     app.include_router(dashboard_routes.router())
+    app.include_router(dashboard_api.router(sampler, hub))
     app.add_middleware(BodySizeLimit, max_bytes=node.settings.max_body_bytes)
     # Added late, so it runs early: the hot submit route skips the framework's routing.
     app.add_middleware(

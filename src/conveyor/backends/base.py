@@ -83,6 +83,20 @@ class Page:
 class Stats:
     by_status: dict[str, int]
     by_queue: dict[str, dict[str, int]]
+    totals: dict[str, int] = field(default_factory=dict)
+    """Counts that only grow: "submitted", and for each status the tasks that entered it
+    (a retry enters "pending" again). Purging does not lower them."""
+
+
+TOTAL_EVENTS = ("submitted", *(status.value for status in Status))
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """How long a finished task waited (due to started) and ran (started to finished)."""
+
+    wait_s: float
+    run_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +208,11 @@ class Backend(ABC):
     async def purge(self, finished_before: datetime, limit: int) -> int:
         """Delete up to `limit` final tasks that finished before `finished_before`;
         returns how many. Pending and processing tasks are never purged."""
+
+    @abstractmethod
+    async def durations(self, finished_since: datetime, limit: int) -> list[Duration]:
+        """Wait and run times of up to `limit` tasks that completed or failed after
+        `finished_since`, the most recent first (for the dashboard's percentiles)."""
 
     @abstractmethod
     async def wait_for_work(self, queues: Sequence[str], timeout_s: float) -> None:

@@ -31,7 +31,9 @@ from redis.exceptions import (
 
 from conveyor.backends.base import (
     LEASE_EXPIRED,
+    TOTAL_EVENTS,
     Backend,
+    Duration,
     LeaseState,
     Outcome,
     OutcomeKind,
@@ -305,13 +307,34 @@ class RedisBackend(Backend):
     async def stats(self) -> Stats:
         with _unavailable_on_error(self.url):
             counts: dict[str, str] = await self._command("HGETALL", self._key("counts"))
+            grown: dict[str, str] = await self._command("HGETALL", self._key("totals"))
         by_status = {status.value: 0 for status in Status}
         by_queue: dict[str, dict[str, int]] = {}
         for field, n in counts.items():
             queue, _, status = field.rpartition("|")
             by_status[status] += int(n)
             by_queue.setdefault(queue, {s.value: 0 for s in Status})[status] = int(n)
-        return Stats(by_status, by_queue)
+        totals = dict.fromkeys(TOTAL_EVENTS, 0)
+        totals.update((event, int(n)) for event, n in grown.items())
+        return Stats(by_status, by_queue, totals)
+
+    async def durations(self, finished_since: datetime, limit: int) -> list[Duration]:
+        fields = ("status", "run_at_us", "started_us", "finished_us")
+        with _unavailable_on_error(self.url):
+            ids = await self._command(
+                "ZREVRANGEBYSCORE", self._key("finished"), "+inf",
+                f"({micros(finished_since)}", "LIMIT", 0, limit,
+            )  # fmt: skip
+            async with self.client.pipeline(transaction=False) as pipe:
+                for task_id in ids:
+                    pipe.hmget(self._key(f"task:{task_id}"), list(fields))
+                rows = await pipe.execute()
+        durations = []
+        for status, run_at, started, finished in rows:
+            if status in ("completed", "failed") and started and run_at and finished:
+                wait_us, run_us = int(started) - int(run_at), int(finished) - int(started)
+                durations.append(Duration(max(0, wait_us) / 1e6, max(0, run_us) / 1e6))
+        return durations
 
     async def reap(self, now: datetime) -> int:
         with _unavailable_on_error(self.url):

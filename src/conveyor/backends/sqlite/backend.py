@@ -15,7 +15,9 @@ import orjson
 
 from conveyor.backends.base import (
     LEASE_EXPIRED,
+    TOTAL_EVENTS,
     Backend,
+    Duration,
     LeaseState,
     Outcome,
     OutcomeKind,
@@ -360,7 +362,21 @@ class SQLiteBackend(Backend):
             for queue, status, n in c.execute("SELECT queue, status, n FROM task_counts"):
                 by_status[status] += n
                 by_queue.setdefault(queue, {s.value: 0 for s in Status})[status] = n
-            return Stats(by_status, by_queue)
+            totals = dict.fromkeys(TOTAL_EVENTS, 0)
+            totals.update(c.execute("SELECT event, n FROM task_totals"))
+            return Stats(by_status, by_queue, totals)
+
+        return await self._reader.run(fetch)
+
+    async def durations(self, finished_since: datetime, limit: int) -> list[Duration]:
+        def fetch(c: sqlite3.Connection, _: Changes) -> list[Duration]:
+            rows = c.execute(
+                "SELECT started_us - run_at_us, finished_us - started_us FROM tasks"
+                " WHERE finished_us > ? AND status IN ('completed', 'failed')"
+                " AND started_us IS NOT NULL ORDER BY finished_us DESC LIMIT ?",
+                (micros(finished_since), limit),
+            )
+            return [Duration(max(0, wait) / 1e6, max(0, run) / 1e6) for wait, run in rows]
 
         return await self._reader.run(fetch)
 

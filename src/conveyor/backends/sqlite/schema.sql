@@ -62,6 +62,24 @@ CREATE TRIGGER IF NOT EXISTS tasks_count_delete AFTER DELETE ON tasks BEGIN
     UPDATE task_counts SET n = n - 1 WHERE queue = old.queue AND status = old.status;
 END;
 
+-- Totals that only grow (purges do not lower them): the dashboard's rates are their
+-- differences. "submitted" counts inserts; each status counts the tasks that entered it.
+CREATE TABLE IF NOT EXISTS task_totals (
+    event TEXT PRIMARY KEY,
+    n     INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS tasks_total_insert AFTER INSERT ON tasks BEGIN
+    INSERT INTO task_totals (event, n) VALUES ('submitted', 1)
+        ON CONFLICT (event) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER IF NOT EXISTS tasks_total_update AFTER UPDATE OF status ON tasks
+WHEN old.status <> new.status BEGIN
+    INSERT INTO task_totals (event, n) VALUES (new.status, 1)
+        ON CONFLICT (event) DO UPDATE SET n = n + 1;
+END;
+
 CREATE TABLE IF NOT EXISTS workers (
     id          TEXT PRIMARY KEY,
     node        TEXT NOT NULL,

@@ -5,7 +5,8 @@
 -- Keys: task:<id> (hash), pending:<queue>|<type> (zset, score -priority, ties by id),
 -- types:<queue> (set), delayed, leases, finished (zsets scored by time in microseconds),
 -- ids and status:<status> (zsets with score 0, ordered by id), idem (hash key -> id),
--- counts (hash "<queue>|<status>" -> n), workers (hash id -> JSON). Channel: events.
+-- counts (hash "<queue>|<status>" -> n), totals (hash event -> n), workers (hash id -> JSON).
+-- Channel: events.
 local P = ARGV[1]
 
 local function tkey(id)
@@ -22,7 +23,9 @@ local function set_status(id, queue, old, new)
     redis.call("ZREM", P .. "status:" .. old, id)
     redis.call("HINCRBY", P .. "counts", queue .. "|" .. old, -1)
   end
+  -- totals only grow (purges do not lower them): "submitted", then each status entered
   if new then
+    redis.call("HINCRBY", P .. "totals", old and new or "submitted", 1)
     redis.call("ZADD", P .. "status:" .. new, 0, id)
     redis.call("HINCRBY", P .. "counts", queue .. "|" .. new, 1)
     redis.call("HSET", tkey(id), "status", new)
