@@ -33,17 +33,21 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-# Debian packages the tests drive: nginx (the cluster test's gateway). Installed without
-# starting its service; skipped with a note where apt-get or root is missing.
-SYSTEM_PACKAGES := nginx-light
+# Debian packages the tests drive: nginx (the cluster test's gateway) and Chromium (the
+# dashboard's browser tests, through Playwright). Each is installed when its program is
+# missing, without starting a service; skipped with a note where apt-get or root is missing.
+SYSTEM_PACKAGES := nginx-light chromium
 system-deps:
-	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then :; \
+	@missing=""; \
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d; \
 		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-			--no-install-recommends $(SYSTEM_PACKAGES)); status=$$?; \
+			--no-install-recommends $$missing); status=$$?; \
 		rm -f /usr/sbin/policy-rc.d; exit $$status; \
-	else echo "note: install $(SYSTEM_PACKAGES) for the cluster test"; fi
+	else echo "note: install$$missing for the cluster and browser tests"; fi
 
 test: lint typecheck bench-install system-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -51,7 +55,7 @@ test: lint typecheck bench-install system-deps
 # Benchmarks run in their own environment: the peers (Celery, RQ, Dramatiq, Huey, arq,
 # saq) at pinned versions next to this checkout of Conveyor. QUICK=1 runs tiny counts.
 BENCH_VENV := bench/.venv
-$(BENCH_VENV)/.synced: bench/requirements.txt $(UV)
+$(BENCH_VENV)/.synced: bench/requirements.txt pyproject.toml $(UV)
 	$(UV) venv --quiet --allow-existing $(BENCH_VENV)
 	$(UV) pip install --quiet --python $(BENCH_VENV)/bin/python -r bench/requirements.txt -e .
 	touch $@

@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import orjson
@@ -190,9 +191,10 @@ def serve(
     from conveyor.api.app import create_app
 
     node = Node(settings, _registry(settings), run_workers=settings.workers, serving=True)
+    asgi_app = create_app(node)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(node),
+            asgi_app,
             host=settings.host,
             port=settings.port,
             log_config=None,
@@ -200,6 +202,13 @@ def serve(
             timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
         )
     )
+    handle_exit = server.handle_exit
+
+    def stop(sig: int, frame: FrameType | None) -> None:
+        asgi_app.state.close_streams()  # open dashboards would hold the graceful stop
+        handle_exit(sig, frame)
+
+    server.handle_exit = stop  # type: ignore[method-assign]
     _exit_cleanly_after_signals()
     server.run()
     if not server.started:

@@ -71,4 +71,5 @@ def create_app(node: Node) -> FastAPI:
     )
     # Last, so outermost: request metrics, backpressure and sessions see every request.
     web.install(app, node.settings, node.metrics)
+    app.state.close_streams = hub.close_streams  # called by `serve` when a stop begins
     return app

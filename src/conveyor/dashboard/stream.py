@@ -16,6 +16,10 @@ BACKLOG = 4
 """Snapshots a slow subscriber may fall behind before it misses the oldest."""
 
 
+_END = b""
+"""Put in a subscriber's queue to end its stream."""
+
+
 def encode(snapshot: JSONObject) -> bytes:
     return b"event: snapshot\ndata: " + orjson.dumps(snapshot) + b"\n\n"
 
@@ -24,7 +28,23 @@ class SnapshotHub:
     def __init__(self, build: Callable[[JSONObject], Awaitable[JSONObject]]) -> None:
         self._build = build
         self._subscribers: set[asyncio.Queue[bytes]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing = False
         self.latest: bytes | None = None
+
+    def close_streams(self) -> None:
+        """End every open stream now (from any thread, e.g. a signal handler): the server's
+        graceful stop waits for open requests, and a stream would otherwise never end."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._end_all)
+
+    def _end_all(self) -> None:
+        self._closing = True
+        for queue in self._subscribers:
+            if queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait(_END)
 
     @property
     def subscribers(self) -> int:
@@ -44,16 +64,20 @@ class SnapshotHub:
             queue.put_nowait(message)
 
     async def events(self, disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator[bytes]:
+        self._loop = asyncio.get_running_loop()
         queue: asyncio.Queue[bytes] = asyncio.Queue(BACKLOG)
         self._subscribers.add(queue)
         try:
             yield b"retry: 2000\n\n"
             if self.latest is not None:
                 yield self.latest
-            while not await disconnected():
+            while not self._closing and not await disconnected():
                 try:
-                    yield await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                    message = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
                 except TimeoutError:
-                    yield b": keepalive\n\n"
+                    message = b": keepalive\n\n"
+                if message is _END:
+                    return
+                yield message
         finally:
             self._subscribers.discard(queue)

@@ -1,81 +1,164 @@
-"use strict";
-// The minimal page: this node, task counts, and seed 003's "add two numbers" panel.
+// The dashboard's shell: one EventSource for the whole page, the hash router, and the
+// panels it feeds.
+//
+// Adding a panel (ingest streams, HTTP server metrics, cache, load tests...): write a
+// module that exports an object like those in PANELS below and list it there, add its
+// <section id="panel-ID" hidden> and its tab link (data-panel="ID") to index.html. A panel
+// has:
+//   id        its section is #panel-<id>
+//   tab       the data-panel of the tab marked current while it shows
+//   path      a RegExp on the hash's path (named groups reach show() as `match`)
+//   init(ctx)               once, at start; ctx.status() is GET /status (cached), and
+//                           ctx.follow(taskId, onChange) reports a task's status live
+//   show(params, match)     each time it is navigated to (params: the hash's query)
+//   snapshot(snapshot)      each pushed snapshot (about once a second), shown or not
+// A panel fetches more data when a snapshot says something changed, never on a timer.
 
-const $ = (id) => document.getElementById(id);
+import { getJSON } from "./api.js";
+import { $ } from "./dom.js";
+import { FINAL } from "./format.js";
+import { overview } from "./overview.js";
+import { submit } from "./submit.js";
+import { taskPage } from "./task.js";
+import { tasks } from "./tasks.js";
+import { workers } from "./workers.js";
 
-async function getJSON(url, options) {
-  const response = await fetch(url, options);
-  const body = await response.json();
-  if (!response.ok) throw new Error(body.detail || `${response.status} ${response.statusText}`);
-  return body;
-}
+const PANELS = [overview, workers, tasks, taskPage, submit];
+const STALE_MS = 5000;
 
-async function refreshCounts() {
-  try {
-    const status = await getJSON("/status");
-    const counts = $("counts");
-    counts.replaceChildren(...Object.entries(status.tasks).map(([name, count]) => {
-      const item = document.createElement("div");
-      const term = document.createElement("dt");
-      const value = document.createElement("dd");
-      term.textContent = name;
-      value.textContent = count;
-      item.append(term, value);
-      return item;
-    }));
-  } catch (error) {
-    $("node").textContent = `cannot reach the server: ${error.message}`;
+// Tasks whose status someone on the page watches: checked once at once, then on each
+// snapshot until final.
+const followers = new Map(); // task id -> {callbacks: Set, busy, again}
+
+async function check(taskId) {
+  const entry = followers.get(taskId);
+  if (!entry) return;
+  if (entry.busy) {
+    entry.again = true;
+    return;
   }
-}
-
-function show(lines, isError = false) {
-  const output = $("add-result");
-  output.textContent = lines.join("\n");
-  output.classList.toggle("error", isError);
-}
-
-async function followTask(taskId) {
-  for (let tries = 0; tries < 600; tries += 1) {
+  entry.busy = true;
+  try {
     const task = await getJSON(`/tasks/${taskId}/status`);
-    const lines = [`task ${task.task_id}: ${task.status}`,
-      `initiated by ${task.initiated_by}`, `checked by ${task.checked_by}`];
-    if (task.handled_by) lines.push(`handled by ${task.handled_by}`);
-    if ("result" in task) lines.push(`result = ${task.result}`);
-    if (task.error) lines.push(`error: ${task.error}`);
-    show(lines, task.status === "failed");
-    if (["completed", "failed", "canceled"].includes(task.status)) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    for (const callback of entry.callbacks) callback(task);
+    if (FINAL.has(task.status)) followers.delete(taskId);
+  } catch {
+    // the next snapshot tries again
+  } finally {
+    entry.busy = false;
+    if (entry.again && followers.get(taskId) === entry) {
+      entry.again = false;
+      check(taskId);
+    }
   }
 }
 
-$("add-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const a = $("add-a").value.trim();
-  const b = $("add-b").value.trim();
-  const mode = new FormData(event.target).get("mode");
-  try {
-    if (mode === "sync") {
-      const sum = await getJSON(`/add?${new URLSearchParams({ a, b })}`);
-      show([`${sum.a} + ${sum.b} = ${sum.result}`, `computed by ${sum.handled_by}`]);
-    } else {
-      const body = JSON.stringify({ a: Number(a), b: Number(b) });
-      if (a === "" || b === "" || Number.isNaN(Number(a)) || Number.isNaN(Number(b))) {
-        throw new Error("a and b must be numbers");
-      }
-      const queued = await getJSON("/task", {
-        method: "POST", headers: { "Content-Type": "application/json" }, body,
-      });
-      show([`queued as ${queued.task_id}`]);
-      await followTask(queued.task_id);
-    }
-  } catch (error) {
-    show([error.message], true);
+function follow(taskId, onChange) {
+  let entry = followers.get(taskId);
+  if (!entry) {
+    entry = { callbacks: new Set(), busy: false, again: false };
+    followers.set(taskId, entry);
   }
-  refreshCounts();
-});
+  entry.callbacks.add(onChange);
+  check(taskId);
+  return () => {
+    entry.callbacks.delete(onChange);
+    if (!entry.callbacks.size && followers.get(taskId) === entry) followers.delete(taskId);
+  };
+}
 
+let statusPromise = null;
+const ctx = {
+  status() {
+    statusPromise ??= getJSON("/status").catch((error) => {
+      statusPromise = null;
+      throw error;
+    });
+    return statusPromise;
+  },
+  follow,
+};
+
+// Routing: #/ overview, #/workers, #/tasks?status=..., #/tasks/<id>, #/submit.
+function route(focus) {
+  const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
+  let shown = null;
+  for (const panel of PANELS) {
+    const match = shown ? null : panel.path.exec(path || "/");
+    $(`panel-${panel.id}`).hidden = !match;
+    if (match) shown = { panel, match };
+  }
+  if (!shown) {
+    history.replaceState(null, "", "#/");
+    route(focus);
+    return;
+  }
+  for (const link of document.querySelectorAll("#tabs a")) {
+    if (link.dataset.panel === shown.panel.tab) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  shown.panel.show?.(new URLSearchParams(query), shown.match);
+  if (focus) $(`panel-${shown.panel.id}`).querySelector("h2")?.focus({ preventScroll: true });
+  window.scrollTo({ top: 0 });
+}
+
+// The stream.
+function connection(state, text) {
+  $("connection").dataset.state = state;
+  $("connection-text").textContent = text;
+}
+
+let staleTimer = null;
+let snapshots = 0;
+let lost = false;
+
+function onSnapshot(event) {
+  let snapshot;
+  try {
+    snapshot = JSON.parse(event.data);
+  } catch {
+    return;
+  }
+  clearTimeout(staleTimer);
+  staleTimer = setTimeout(() => connection("stale", "no update for 5 s"), STALE_MS);
+  connection("live", `live · ${new Date(snapshot.time).toLocaleTimeString("en-GB")}`);
+  snapshots += 1;
+  document.body.dataset.snapshots = snapshots; // how many arrived: tests wait on it
+  for (const panel of PANELS) {
+    try {
+      panel.snapshot?.(snapshot);
+    } catch (error) {
+      console.warn(`panel ${panel.id} failed on a snapshot`, error);
+    }
+  }
+  for (const taskId of followers.keys()) check(taskId);
+}
+
+function connect() {
+  const source = new EventSource("/dashboard/events");
+  source.addEventListener("snapshot", onSnapshot);
+  source.addEventListener("open", () => {
+    connection("live", "live");
+    if (lost) overview.loadHistory(); // fill what was missed while away
+    lost = false;
+  });
+  source.addEventListener("error", () => {
+    lost = true;
+    clearTimeout(staleTimer);
+    if (source.readyState === EventSource.CLOSED) connection("down", "disconnected");
+    else connection("down", "reconnecting…");
+  });
+}
+
+for (const panel of PANELS) panel.init?.(ctx);
+window.addEventListener("hashchange", () => route(true));
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) overview.redraw();
+});
+route(false);
+connect();
 getJSON("/whoami").then((me) => {
-  $("node").textContent = `node ${me.node} (${me.role}, version ${me.version})`;
-}).catch(() => {});
-refreshCounts();
-setInterval(refreshCounts, 2000);
+  $("node").textContent = `node ${me.node} · ${me.role} · version ${me.version}`;
+}).catch(() => {
+  $("node").textContent = "node unknown";
+});
