@@ -18,12 +18,13 @@ import { getJSON } from "./api.js";
 import { $ } from "./dom.js";
 import { FINAL } from "./format.js";
 import { overview } from "./overview.js";
+import { streams } from "./streams.js";
 import { submit } from "./submit.js";
 import { taskPage } from "./task.js";
 import { tasks } from "./tasks.js";
 import { workers } from "./workers.js";
 
-const PANELS = [overview, workers, tasks, taskPage, submit];
+const PANELS = [overview, workers, tasks, taskPage, submit, streams];
 const STALE_MS = 5000;
 
 // Tasks whose status someone on the page watches: checked once at once, then on each
@@ -79,7 +80,7 @@ const ctx = {
   follow,
 };
 
-// Routing: #/ overview, #/workers, #/tasks?status=..., #/tasks/<id>, #/submit.
+// Routing: #/ overview, #/workers, #/tasks?status=..., #/tasks/<id>, #/submit, #/streams.
 function route(focus) {
   const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
   let shown = null;
