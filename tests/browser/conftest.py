@@ -1,6 +1,6 @@
 """Fixtures: the machine's Chromium driven by Playwright, on real `conveyor serve` processes.
 
-`chromium` is one headless browser for the session (Debian's /usr/bin/chromium; Playwright's
+`chromium` is one headless browser per test module (Debian's /usr/bin/chromium; Playwright's
 own browser download is not used). `server(*args)` starts servers as in tests/integration.
 `dashboard(server, width=, height=)` opens a page on a server's `/` and fails the test, at
 teardown, on any console error or uncaught exception the page had (but those it was told
@@ -19,8 +19,10 @@ from tests.redis_support import service_missing
 from tests.servers import Server, ServerFactory
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
+    # Per module, not per session: sync Playwright keeps an event loop running in this
+    # thread while it is open, which would break every asyncio test collected after it.
     if sync_playwright is None:
         service_missing("Playwright", "the playwright package is not installed (make install)")
     if not CHROMIUM.exists():

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from tests.integration.web_support import cache_state, http_metrics
-from tests.servers import ServerFactory
+from tests.servers import ServerFactory, wait_until
 
 
 def _folder(root: Path, files: dict[str, bytes]) -> Path:
@@ -173,6 +173,8 @@ def test_switching_under_concurrent_load_serves_consistent_bytes(
 
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
         loaders = [pool.submit(load, slot) for slot in range(5)]
+        # Toggle only once the load runs (on a busy machine the loaders start late).
+        wait_until(lambda: sum(marks.values()) >= 10, 30, "load running")
         states = []
         for _ in range(40):
             states.append(api.post("/cache/toggle").json()["enabled"])
