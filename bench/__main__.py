@@ -1,5 +1,6 @@
 """`make bench`: every workload for Conveyor and each peer, interleaved repetitions,
-medians, ratios to the best peer; JSON, markdown and a PNG in bench/results/."""
+medians, ratios to the best peer (and, for HTTP, to the raw-ASGI ceiling); JSON,
+markdown and a PNG in bench/results/."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
-from bench.report import ratios_table, write_chart
-from bench.systems.base import System
-from bench.systems.conveyor_sys import ConveyorRedis, ConveyorSQLite
+from bench.report import durability_table, http_table, memory_table, ratios_table, write_chart
+from bench.sizes import QUICK, Sizes
+from bench.systems.base import Skipped, System
+from bench.systems.ceiling_sys import Ceiling
+from bench.systems.conveyor_sys import ConveyorRedis, ConveyorRedisAof, ConveyorSQLite
 from bench.systems.peers import RQ, Arq, Celery, Dramatiq, Huey, Saq
-from bench.workloads import QUICK, WORKLOADS, Sizes
+from bench.workloads import WORKLOADS
 
 RESULTS = Path(__file__).parent / "results"
 PEERS = ("celery", "rq", "dramatiq", "huey", "arq", "saq")
@@ -31,12 +34,14 @@ def systems() -> list[System]:
         ConveyorSQLite("FULL"),
         ConveyorSQLite("NORMAL"),
         ConveyorRedis(),
+        ConveyorRedisAof(),
         Huey(),
         Dramatiq(),
         RQ(),
         Celery(),
         Arq(),
         Saq(),
+        Ceiling(),
     ]
 
 
@@ -72,23 +77,31 @@ def main() -> None:
     sizes = QUICK if options.quick else Sizes()
     reps = 1 if options.quick else options.reps
     chosen = [s for s in systems() if not options.only or s.name in options.only.split(",")]
-    workloads = options.workloads.split(",") if options.workloads else list(WORKLOADS)
+    wanted = options.workloads.split(",") if options.workloads else list(WORKLOADS)
+    plan = {s.name: [w for w in wanted if w in s.workloads] for s in chosen}
+    chosen = [s for s in chosen if plan[s.name]]
     console = Console(width=200)
     raw: dict[str, dict[str, list[dict[str, Any]]]] = {
-        s.name: {w: [] for w in workloads} for s in chosen
+        s.name: {w: [] for w in plan[s.name]} for s in chosen
     }
     failures: list[dict[str, str]] = []
-    for system in chosen:
-        system.open()
+    skipped: dict[str, str] = {}  # workload -> why it could not run here
+    opened: list[System] = []
     try:
+        for system in chosen:
+            system.open()
+            opened.append(system)
         with Progress(console=console) as progress:
-            bar = progress.add_task("benchmarks", total=reps * len(chosen) * len(workloads))
+            steps = reps * sum(len(w) for w in plan.values())
+            bar = progress.add_task("benchmarks", total=steps)
             for rep in range(reps):  # interleaved: every system once, then again
                 for system in chosen:
-                    for workload in workloads:
+                    for workload in plan[system.name]:
                         progress.update(bar, description=f"rep {rep + 1}: {system.name} {workload}")
                         try:
                             raw[system.name][workload].append(WORKLOADS[workload](system, sizes))
+                        except Skipped as why:
+                            skipped[workload] = str(why)
                         except Exception as exc:  # recorded, never a hang
                             failures.append(
                                 {
@@ -99,7 +112,7 @@ def main() -> None:
                             )
                         progress.advance(bar)
     finally:
-        for system in chosen:
+        for system in opened:
             system.close()
     medians = {
         name: {w: median_of(runs) for w, runs in by_w.items() if runs} for name, by_w in raw.items()
@@ -107,7 +120,7 @@ def main() -> None:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = RESULTS / "quick" if options.quick else RESULTS
     folder.mkdir(parents=True, exist_ok=True)
-    configs = {s.name: {w: s.config(w) for w in workloads} for s in chosen}
+    configs = {s.name: {w: s.config(w) for w in plan[s.name]} for s in chosen}
     durability = {s.name: s.durability for s in chosen}
     report = {
         "when": stamp,
@@ -120,12 +133,24 @@ def main() -> None:
         "raw": raw,
         "medians": medians,
         "failures": failures,
+        "skipped": skipped,
     }
     (folder / f"{stamp}.json").write_text(json.dumps(report, indent=2))
-    table = ratios_table(medians, durability, configs)
-    (folder / f"{stamp}.md").write_text(table)
+    sections = [
+        (
+            "Queue workloads (1-4): Conveyor and the peers",
+            ratios_table(medians, durability, configs),
+        ),
+        ("HTTP submit (5)", http_table(medians)),
+        ("Durability price (6)", durability_table(medians, durability)),
+        ("Memory (7)", memory_table(medians)),
+    ]
+    markdown = "\n".join(f"#### {title}\n\n{body}" for title, body in sections if body)
+    (folder / f"{stamp}.md").write_text(markdown)
     write_chart(medians, folder / f"{stamp}.png")
-    console.print(table)
+    console.print(markdown)
+    for workload, why in skipped.items():
+        console.print(f"[yellow]skipped {workload}:[/yellow] {why}")
     for failure in failures:
         console.print(f"[red]failed:[/red] {failure}")
     console.print(f"results: {folder / stamp}.json .md .png")

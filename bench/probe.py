@@ -1,5 +1,6 @@
 """What every system's handlers call, so completions and start times are recorded the
-same way for all: one Redis INCR (and an RPUSH for latency) on the probe's own db."""
+same way for all: one Redis INCR (and an RPUSH for latency) on two keys of db 15, which
+Conveyor's Redis runs share under prefixes of their own (so reset deletes only these)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import time
 import redis
 
 PROBE_DB = 15
+DONE = "bench-probe:done"
+LATENCY = "bench-probe:latency"
 _client: redis.Redis | None = None
 
 
@@ -19,26 +22,26 @@ def client() -> redis.Redis:
 
 
 def done() -> None:
-    client().incr("done")
+    client().incr(DONE)
 
 
 def started(submitted_at: float) -> None:
     pipe = client().pipeline(transaction=False)
-    pipe.rpush("latency", time.time() - submitted_at)
-    pipe.incr("done")
+    pipe.rpush(LATENCY, time.time() - submitted_at)
+    pipe.incr(DONE)
     pipe.execute()
 
 
 def reset() -> None:
-    client().flushdb()
+    client().delete(DONE, LATENCY)
 
 
 def completed() -> int:
-    return int(client().get("done") or 0)
+    return int(client().get(DONE) or 0)
 
 
 def latencies_ms() -> list[float]:
-    return [float(v) * 1000 for v in client().lrange("latency", 0, -1)]
+    return [float(v) * 1000 for v in client().lrange(LATENCY, 0, -1)]
 
 
 # The three handler bodies, shared by every system's task definitions.

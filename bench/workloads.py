@@ -1,28 +1,20 @@
-"""The workloads, defined once and run the same way for every system."""
+"""The workloads, defined once and run the same way for every system that takes part;
+HTTP (`http_submit.py`) and memory (`memory.py`) are Conveyor's own."""
 
 from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from bench import probe
+from bench.http_submit import http
+from bench.memory import memory
+from bench.sizes import Sizes
 from bench.systems.base import System, Workers
 
 WAIT_LIMIT_S = 300.0
-
-
-@dataclass(frozen=True)
-class Sizes:
-    enqueue: int = 20_000
-    drain: int = 20_000
-    latency: int = 2_000
-    latency_rate: float = 200.0
-    io: int = 1_000
-
-
-QUICK = Sizes(enqueue=300, drain=300, latency=100, latency_rate=200.0, io=200)
 
 
 def _start_workers(system: System, workload: str) -> Workers:
@@ -112,4 +104,11 @@ def io(system: System, sizes: Sizes) -> dict[str, Any]:
     return {"wall_s": wall}
 
 
-WORKLOADS = {"enqueue": enqueue, "drain": drain, "latency": latency, "io": io}
+WORKLOADS: dict[str, Callable[[System, Sizes], dict[str, Any]]] = {
+    "enqueue": enqueue,
+    "drain": drain,
+    "latency": latency,
+    "io": io,
+    "http": http,
+    "memory": memory,
+}

@@ -15,7 +15,12 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 REDIS = "redis://127.0.0.1:6379"
 
-Workload = str  # "enqueue", "drain", "latency", "io"
+Workload = str  # "enqueue", "drain", "latency", "io", "http", "memory"
+QUEUE_WORKLOADS: tuple[Workload, ...] = ("enqueue", "drain", "latency", "io")
+
+
+class Skipped(Exception):
+    """A workload that cannot run on this machine; the message says why (and is shown)."""
 
 
 class System(ABC):
@@ -24,6 +29,8 @@ class System(ABC):
     name: str
     has_bulk: bool = False
     durability: str = ""
+    workloads: tuple[Workload, ...] = QUEUE_WORKLOADS
+    """The workloads this system takes part in (HTTP and memory are Conveyor's own)."""
 
     def open(self) -> None:  # noqa: B027  # most systems need no set-up
         """Prepare (connect, clear the system's own storage)."""

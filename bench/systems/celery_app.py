@@ -4,7 +4,10 @@ from celery import Celery
 
 from bench import probe
 
-app = Celery("bench", broker="redis://127.0.0.1:6379/14")
+# db 8: the test suite shares the machine's Redis on db 14 (by key prefix), and the
+# harness empties a peer's db with FLUSHDB.
+CELERY_DB = 8
+app = Celery("bench", broker=f"redis://127.0.0.1:6379/{CELERY_DB}")
 app.conf.update(
     task_ignore_result=True,
     worker_hijack_root_logger=False,

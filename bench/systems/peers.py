@@ -92,7 +92,9 @@ class Celery(System):
     name, durability = "celery", AOF_NOTE
 
     def clear(self) -> None:
-        _flush(14)
+        from bench.systems.celery_app import CELERY_DB
+
+        _flush(CELERY_DB)
 
     def enqueue(self, kind: str, args: dict[str, Any]) -> None:
         getattr(importlib.import_module("bench.systems.celery_app"), kind).delay(**args)
