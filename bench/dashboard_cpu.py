@@ -16,13 +16,14 @@ from pathlib import Path
 
 import httpx
 
-from bench.web_load import _cpu_seconds, serve
+from bench.procfs import cpu_seconds
+from bench.web_load import serve
 
 
 def cpu_percent(pid: int, seconds: float) -> float:
-    before, started = _cpu_seconds(pid), time.monotonic()
+    before, started = cpu_seconds(pid), time.monotonic()
     time.sleep(seconds)
-    return 100 * (_cpu_seconds(pid) - before) / (time.monotonic() - started)
+    return 100 * (cpu_seconds(pid) - before) / (time.monotonic() - started)
 
 
 def run(workdir: Path, streams: int, seconds: float) -> tuple[float, float, int]:

@@ -28,68 +28,20 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-CONVEYOR = ROOT / ".venv" / "bin" / "conveyor"
+from bench.procfs import cpu_seconds
+from bench.servers import conveyor_serve
+
 RUNS = 3
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
 def serve(workdir: Path, *args: str) -> Iterator[tuple[str, int]]:
-    """A `conveyor serve --no-workers` on a free loopback port: (base URL, pid)."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEYOR_")}
-    with (workdir / "serve.log").open("ab") as log:
-        process = subprocess.Popen(
-            [
-                str(CONVEYOR),
-                "serve",
-                "--no-workers",
-                "--port",
-                str(port),
-                "--backend",
-                f"sqlite:///{workdir / 'bench.db'}",
-                *args,
-            ],
-            cwd=workdir,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"server did not start; see {workdir / 'serve.log'}")
-            time.sleep(0.05)
-        yield base, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+    """A `conveyor serve --no-workers` on SQLite on a free loopback port: (base URL, pid)."""
+    server, base = conveyor_serve(
+        f"sqlite:///{workdir / 'bench.db'}", workdir, "--no-workers", *args
+    )
+    with server:
+        yield base, server.pid
 
 
 def submit_run(workdir: Path, count: int) -> tuple[float, float]:
@@ -99,13 +51,13 @@ def submit_run(workdir: Path, count: int) -> tuple[float, float]:
     with serve(workdir) as (base, pid), httpx.Client(base_url=base) as client:
         for _ in range(300):  # warm-up: imports, caches, the SQLite file
             client.post("/tasks", content=body, headers=headers)
-        cpu = _cpu_seconds(pid)
+        cpu = cpu_seconds(pid)
         started = time.perf_counter()
         for _ in range(count):
             response = client.post("/tasks", content=body, headers=headers)
             assert response.status_code == 201, response.text
         wall = time.perf_counter() - started
-        cpu = _cpu_seconds(pid) - cpu
+        cpu = cpu_seconds(pid) - cpu
     (workdir / "bench.db").unlink(missing_ok=True)
     return wall / count * 1e6, cpu / count * 1e6
 

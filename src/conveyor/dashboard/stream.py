@@ -41,10 +41,7 @@ class SnapshotHub:
     def _end_all(self) -> None:
         self._closing = True
         for queue in self._subscribers:
-            if queue.full():
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    queue.get_nowait()
-            queue.put_nowait(_END)
+            _offer(queue, _END)
 
     @property
     def subscribers(self) -> int:
@@ -58,10 +55,7 @@ class SnapshotHub:
         message = encode(await self._build(point))
         self.latest = message
         for queue in self._subscribers:
-            if queue.full():  # a slow reader gets the newest state, not a growing backlog
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    queue.get_nowait()
-            queue.put_nowait(message)
+            _offer(queue, message)
 
     async def events(self, disconnected: Callable[[], Awaitable[bool]]) -> AsyncIterator[bytes]:
         self._loop = asyncio.get_running_loop()
@@ -81,3 +75,12 @@ class SnapshotHub:
                 yield message
         finally:
             self._subscribers.discard(queue)
+
+
+def _offer(queue: asyncio.Queue[bytes], message: bytes) -> None:
+    """Queue a message; a slow reader loses its oldest, never the newest state, and the
+    backlog never grows."""
+    if queue.full():
+        with contextlib.suppress(asyncio.QueueEmpty):
+            queue.get_nowait()
+    queue.put_nowait(message)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,11 +114,11 @@ class Ingestion:
     def recent(self, stream_name: str | None, limit: int) -> list[JSONObject]:
         """Newest first; one stream's or all of them."""
         if stream_name is None:
-            source: Iterable[JSONObject] = self.history
+            source: deque[JSONObject] = self.history
         else:
             stream = self.streams.get(check_stream(stream_name))
-            source = stream.history if stream is not None else ()
-        return list(_newest(source, limit))
+            source = stream.history if stream is not None else deque()
+        return list(itertools.islice(reversed(source), limit))
 
     def listing(self) -> list[JSONObject]:
         now = time.monotonic()
@@ -169,13 +170,6 @@ class Ingestion:
                         "no data received on ingest stream",
                         extra={"stream": stream.name, "inactivity_seconds": round(idle, 1)},
                     )
-
-
-def _newest(entries: Iterable[JSONObject], limit: int) -> Iterator[JSONObject]:
-    for count, entry in enumerate(reversed(list(entries))):
-        if count >= limit:
-            return
-        yield entry
 
 
 class IngestCollector(Collector):
