@@ -4,13 +4,17 @@ Conveyor's Redis runs share under prefixes of their own (so reset deletes only t
 
 from __future__ import annotations
 
+import os
 import time
 
 import redis
 
 PROBE_DB = 15
-DONE = "bench-probe:done"
-LATENCY = "bench-probe:latency"
+# Keys of this run only: the harness names its run in the environment its workers
+# inherit, so a second run on the machine (CI beside a developer) cannot reset ours.
+RUN = os.environ.setdefault("CONVEYOR_BENCH_RUN", f"{os.getpid()}")
+DONE = f"bench-probe:{RUN}:done"
+LATENCY = f"bench-probe:{RUN}:latency"
 _client: redis.Redis | None = None
 
 
