@@ -13,7 +13,7 @@ from conveyor.config import Settings, load_settings
 from conveyor.demo import builtin_registry
 from conveyor.metrics import Metrics
 from conveyor.registry import Registry, TaskOptions
-from conveyor.service import TaskService
+from conveyor.service import TaskRequest, TaskService
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -32,6 +32,9 @@ class App:
         self._open_lock: asyncio.Lock | None = None
         self._services: dict[int, TaskService] = {}
         self._portal: Portal | None = None
+        self._blocking_service: TaskService | None = None
+        """The portal loop's service, used by sync submits from any thread."""
+        self._blocking_supported = True
         self.metrics = Metrics()
 
     def task(
@@ -96,7 +99,25 @@ class App:
         return TaskHandle(self, submitted.task, submitted.created)
 
     def submit(self, task_type: str, **fields: Any) -> TaskHandle:
-        return self.portal.call(self.asubmit(task_type, **fields))
+        [handle] = self._submit_blocking([request_from_kwargs(task_type, fields)], batch=False)
+        return handle
+
+    def _submit_blocking(self, requests: list[TaskRequest], *, batch: bool) -> list[TaskHandle]:
+        """Submit from sync code: in the caller's thread where the backend can (one
+        hand-off to storage instead of three through the portal's loop), else through
+        the portal."""
+        if self._blocking_service is None:
+            self._blocking_service = self.portal.call(self.service())
+        service = self._blocking_service
+        submitted = None
+        if self._blocking_supported:
+            try:
+                submitted = service.submit_blocking(requests, batch=batch)
+            except NotImplementedError:
+                self._blocking_supported = False
+        if submitted is None:
+            submitted = self.portal.call(service.submit(requests, batch=batch))
+        return [TaskHandle(self, s.task, s.created) for s in submitted]
 
     async def asubmit_many(
         self, task_type: str, payloads: Iterable[dict[str, Any]], **options: Any
@@ -110,14 +131,15 @@ class App:
     def submit_many(
         self, task_type: str, payloads: Iterable[dict[str, Any]], **options: Any
     ) -> list[TaskHandle]:
-        return self.portal.call(self.asubmit_many(task_type, payloads, **options))
+        requests = [request_from_kwargs(task_type, {**fields, **options}) for fields in payloads]
+        return self._submit_blocking(requests, batch=True)
 
     def close(self) -> None:
         if self._backend is not None and self._portal is not None:
             self.portal.call(self._backend.close())
         if self._portal is not None:
             self._portal.close()
-        self._backend, self._portal = None, None
+        self._backend, self._portal, self._blocking_service = None, None, None
         self._services.clear()
 
 

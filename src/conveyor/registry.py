@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
-import threading
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
@@ -34,6 +34,12 @@ class TaskOptions:
     """Base of the exponential retry delay for this type (default 1 s, capped at 300 s)."""
 
 
+class CancelSignal(Protocol):
+    """Tells a running handler whether a cancel was requested."""
+
+    def is_set(self) -> bool: ...
+
+
 class TaskContext:
     """What a running handler gets as its first argument."""
 
@@ -44,17 +50,22 @@ class TaskContext:
         attempt: int,
         max_attempts: int,
         report_progress: Callable[[float, str | None], None],
-        cancel_event: threading.Event,
+        cancel_event: CancelSignal,
     ) -> None:
         self.task_id = task_id
         self.type = task_type
         self.attempt = attempt
         self.max_attempts = max_attempts
-        self.logger = logging.LoggerAdapter(
-            logging.getLogger(f"conveyor.task.{task_type}"), {"task_id": task_id}
-        )
         self._report_progress = report_progress
         self._cancel_event = cancel_event
+
+    @functools.cached_property
+    def logger(self) -> logging.LoggerAdapter[logging.Logger]:
+        """A logger naming the task type and id (made on first use: most handlers never
+        log, and making one costs a lock and a lookup)."""
+        return logging.LoggerAdapter(
+            logging.getLogger(f"conveyor.task.{self.type}"), {"task_id": self.task_id}
+        )
 
     def progress(self, fraction: float, message: str | None = None) -> None:
         """Record how far the task is (0.0 to 1.0); stored with the next lease renewal."""

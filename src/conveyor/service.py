@@ -138,16 +138,27 @@ class TaskService:
     ) -> list[Submitted]:
         """Store all the tasks or none; return after they are committed. In a `batch`
         (or any submit of several), an error names its task: `tasks[3].priority`."""
+        tasks = self._build_all(requests, batch)
+        return self._submitted(tasks, await self._commit(tasks))
+
+    def submit_blocking(
+        self, requests: Sequence[TaskRequest], *, batch: bool = False
+    ) -> list[Submitted]:
+        """`submit` from a thread outside any event loop, through the backend's blocking
+        path; NotImplementedError (nothing stored) where the backend has none."""
+        tasks = self._build_all(requests, batch)
+        return self._submitted(tasks, self.backend.submit_blocking(tasks))
+
+    def _build_all(self, requests: Sequence[TaskRequest], batch: bool) -> list[Task]:
         if not requests:
             raise InvalidTask("a batch needs at least one task", field="tasks")
         if len(requests) > MAX_BATCH:
             raise InvalidTask(f"a batch holds at most {MAX_BATCH} tasks", field="tasks")
         now = utcnow()
         batch = batch or len(requests) > 1
-        tasks = [
-            self.build(r, now, f"tasks[{i}]." if batch else "") for i, r in enumerate(requests)
-        ]
-        stored = await self._commit(tasks)
+        return [self.build(r, now, f"tasks[{i}]." if batch else "") for i, r in enumerate(requests)]
+
+    def _submitted(self, tasks: list[Task], stored: list[Task]) -> list[Submitted]:
         for task in tasks:
             self.metrics.submitted.labels(task.type).inc()
         return [Submitted(s, s.id == t.id) for s, t in zip(stored, tasks, strict=True)]

@@ -33,6 +33,23 @@ async def test_claim_takes_the_lease(backend: Backend, make_task: MakeTask) -> N
     assert await backend.claim("other", ["default"], ["echo"], 1, 30, now) == []
 
 
+async def test_a_claimed_task_reads_back_as_stored(backend: Backend, make_task: MakeTask) -> None:
+    task = make_task(
+        payload={"name": "naïve ☃", "nested": {"list": [1, 2.5, None, True]}, "big": 2**53},
+        timeout_s=2.0,
+        idempotency_key="k-1",
+        initiated_by="node-a",
+    )
+    await backend.submit([task])
+    [claimed] = await backend.claim("w", ["default"], ["echo"], 1, 30, utcnow())
+    assert claimed.payload == task.payload
+    assert (claimed.timeout_s, claimed.idempotency_key) == (2.0, "k-1")
+    assert isinstance(claimed.timeout_s, float)
+    assert (claimed.created_at, claimed.run_at) == (task.created_at, task.run_at)
+    [fetched] = await backend.get([task.id])
+    assert fetched == claimed
+
+
 async def test_only_due_tasks(backend: Backend, make_task: MakeTask) -> None:
     now = utcnow()
     later = make_task(run_at=now + timedelta(seconds=60), priority=9)

@@ -106,3 +106,40 @@ async def test_only_one_of_two_outcomes_for_the_same_lease_applies(
     [after] = await backend.get([task.id])
     assert after is not None
     assert (after.status, after.result) == (Status.COMPLETED, 1)
+
+
+async def test_a_mixed_batch_applies_each_outcome_by_its_own_lease(
+    backend: Backend, make_task: MakeTask
+) -> None:
+    await backend.submit([make_task() for _ in range(5)])
+    done, failed, retried, released, stale = await backend.claim(
+        "w", ["default"], ["echo"], 5, 30, utcnow()
+    )
+    later = utcnow() + timedelta(seconds=60)
+
+    def token(task: Task) -> str:
+        return task.lease_token or ""
+
+    outcomes = [
+        Outcome(done.id, token(done), OutcomeKind.COMPLETED, {"ok": True}),
+        Outcome(failed.id, token(failed), OutcomeKind.FAILED, error="E", traceback="T"),
+        Outcome(retried.id, token(retried), OutcomeKind.RETRY, error="again", run_at=later),
+        Outcome(released.id, token(released), OutcomeKind.RELEASE),
+        Outcome(stale.id, "not-the-token", OutcomeKind.COMPLETED, {"ok": False}),
+        Outcome(done.id, token(done), OutcomeKind.FAILED, error="a second outcome"),
+    ]
+    assert await backend.finish(outcomes, utcnow()) == [True, True, True, True, False, False]
+    after = {
+        t.id: t
+        for t in await backend.get([t.id for t in (done, failed, retried, released, stale)])
+        if t
+    }
+    assert (after[done.id].status, after[done.id].result) == (Status.COMPLETED, {"ok": True})
+    assert after[done.id].error is None
+    assert (after[failed.id].status, after[failed.id].error) == (Status.FAILED, "E")
+    assert after[failed.id].traceback == "T"
+    assert (after[retried.id].status, after[retried.id].error) == (Status.PENDING, "again")
+    assert after[retried.id].run_at >= later - timedelta(milliseconds=1)
+    assert (after[released.id].status, after[released.id].attempts) == (Status.PENDING, 0)
+    assert after[stale.id].status is Status.PROCESSING
+    assert after[stale.id].lease_token == stale.lease_token

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -63,3 +64,20 @@ async def test_an_idempotency_key_returns_the_stored_task(
     assert fresh.id == other.id
     assert (await backend.get([repeat.id])) == [None]
     assert (await backend.stats()).by_status[Status.PENDING] == 2
+
+
+async def test_a_blocking_submit_stores_like_submit(backend: Backend, make_task: MakeTask) -> None:
+    """Where a backend has the blocking path (SQLite), a sync producer's thread stores
+    through it, keyed tasks included; the others say so and store nothing."""
+    task, keyed = make_task(), make_task(idempotency_key="once")
+    await backend.submit([make_task(idempotency_key="once")])
+    try:
+        stored = await asyncio.to_thread(backend.submit_blocking, [task, keyed])
+    except NotImplementedError:
+        assert not backend.url.startswith("sqlite")
+        assert await backend.get([task.id]) == [None]
+        return
+    assert stored[0] == task
+    assert stored[1].id != keyed.id  # the task stored earlier under that key
+    [fetched] = await backend.get([task.id])
+    assert fetched == task

@@ -123,5 +123,27 @@ def test_submit_many_is_all_or_nothing(app: App) -> None:
     assert app.portal.call(_count(app)) == 2
 
 
+def test_sync_submits_from_many_threads_all_land_once(app: App) -> None:
+    """Sync producers store from their own threads (SQLite's blocking path), sharing
+    the group commit: every call returns a stored task, none is stored twice."""
+    ids: list[str] = []
+
+    def produce(n: int) -> None:
+        for i in range(25):
+            ids.append(app.submit("shout", text=f"{n}-{i}").id)
+
+    threads = [threading.Thread(target=produce, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(ids) == len(set(ids)) == 200
+    assert app.portal.call(_count(app)) == 200
+    with pytest.raises(conveyor.InvalidTask) as caught:
+        app.submit("shout", text=1, wrong=2)
+    assert caught.value.field.startswith("payload")
+    assert app.portal.call(_count(app)) == 200
+
+
 async def _count(app: App) -> int:
     return sum((await (await app.service()).stats()).by_status.values())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -19,13 +18,30 @@ from conveyor.registry import Handler, TaskContext
 from conveyor.task import JSONValue, Task, utcnow
 
 
+class CancelFlag:
+    """Set once a cancel is requested; read by the handler's thread. A plain flag, not a
+    threading.Event: nothing blocks on it, and an Event (a lock and a condition) per
+    task was a measurable share of a busy worker's time."""
+
+    __slots__ = ("_set",)
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+
 @dataclass(eq=False)
 class Running:
     """A task this process holds the lease on, from claim until its outcome is stored."""
 
     task: Task
     handler: Handler | None
-    cancel_event: threading.Event = field(default_factory=threading.Event)
+    cancel_event: CancelFlag = field(default_factory=CancelFlag)
     progress: tuple[float, str | None] | None = None
     lease_lost: bool = False
     cancel_seen_monotonic: float | None = None

@@ -4,6 +4,7 @@ keeps their leases, and records outcomes in batches."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -100,6 +101,8 @@ class Worker:
         self._sync_busy = 0
         self._async_busy = 0
         self._outcomes: list[tuple[Running, Outcome]] = []
+        self._inbound: collections.deque[tuple[Running, Outcome]] = collections.deque()
+        self._wake_pending = False
         self._outcome_ready = asyncio.Event()
         self._capacity = asyncio.Event()
         self._drained = asyncio.Event()
@@ -268,9 +271,21 @@ class Worker:
         self._deliver(running, outcome)
 
     def _deliver_threadsafe(self, running: Running, outcome: Outcome) -> None:
+        """From a slot's thread: queue the outcome and wake the loop once for every
+        outcome queued meanwhile, not once each (a wake-up is a syscall and a loop turn)."""
         assert self._loop is not None
-        with contextlib.suppress(RuntimeError):  # the loop closed: the lease will expire
-            self._loop.call_soon_threadsafe(self._deliver, running, outcome)
+        self._inbound.append((running, outcome))
+        # Checked after the append, and cleared by the loop before it empties the queue:
+        # an outcome that sees a wake-up pending is taken by that wake-up.
+        if not self._wake_pending:
+            self._wake_pending = True
+            with contextlib.suppress(RuntimeError):  # the loop closed: the lease will expire
+                self._loop.call_soon_threadsafe(self._take_inbound)
+
+    def _take_inbound(self) -> None:
+        self._wake_pending = False
+        while self._inbound:
+            self._deliver(*self._inbound.popleft())
 
     def _deliver(self, running: Running, outcome: Outcome, counted: bool = True) -> None:
         if running.has_outcome:  # timed out, or released on shutdown, before it returned

@@ -61,6 +61,45 @@ def parse_sqlite_url(url: str) -> tuple[Path, str]:
     return Path(parts.path[1:]), synchronous
 
 
+_BACK_TO_PENDING = (OutcomeKind.RETRY, OutcomeKind.RELEASE)
+
+CLAIMED = (
+    f"SELECT json_group_array(json_array({COLUMNS})) FROM tasks"
+    " WHERE status = 'processing' AND lease_expires_us = ? AND lease_token = ?"
+)
+# Outcomes travel as one JSON array of [id, token, kind, result, error, traceback, run_at].
+_OUTCOMES = (
+    "SELECT value ->> 0 AS o_id, value ->> 1 AS o_token, value ->> 2 AS o_kind,"
+    " value ->> 3 AS o_result, value ->> 4 AS o_error, value ->> 5 AS o_traceback,"
+    " value ->> 6 AS o_run_at FROM json_each(?)"
+)
+HELD = (
+    f"SELECT json_group_array(t.id) FROM ({_OUTCOMES}) AS o CROSS JOIN tasks AS t"
+    " ON t.id = o.o_id AND t.lease_token = o.o_token AND +t.status = 'processing'"
+)
+_FINAL = "o_kind IN ('completed', 'failed', 'canceled')"
+FINISH = (
+    "UPDATE tasks SET"
+    " status = CASE WHEN o_kind IN ('retry', 'release') THEN 'pending' ELSE o_kind END,"
+    " attempts = CASE o_kind WHEN 'release' THEN max(attempts - 1, 0) ELSE attempts END,"
+    f" result = CASE WHEN {_FINAL} THEN o_result ELSE result END,"
+    " error = CASE o_kind WHEN 'release' THEN error ELSE o_error END,"
+    " traceback = CASE o_kind WHEN 'release' THEN traceback ELSE o_traceback END,"
+    f" finished_us = CASE WHEN {_FINAL} THEN ? ELSE finished_us END,"
+    " run_at_us = CASE o_kind WHEN 'retry' THEN o_run_at ELSE run_at_us END,"
+    " lease_token = NULL, lease_expires_us = NULL, updated_us = ?"
+    f" FROM ({_OUTCOMES}) AS o"
+    # `+status`: look each task up by id, not every processing task up in the batch
+    " WHERE tasks.id = o.o_id AND tasks.lease_token = o.o_token AND +tasks.status = 'processing'"
+)
+
+
+def _outcome_values(o: Outcome, now_us: int) -> list[object]:
+    result = None if o.result is None else dumps(o.result)
+    run_at = micros(o.run_at) if o.run_at is not None else now_us
+    return [o.task_id, o.lease_token, o.kind.value, result, o.error, o.traceback, run_at]
+
+
 class SQLiteBackend(Backend):
     """Tasks in one SQLite file; safe to share between processes on one machine."""
 
@@ -137,6 +176,17 @@ class SQLiteBackend(Backend):
         return await self._reader.run(read)
 
     async def submit(self, tasks: Sequence[Task]) -> list[Task]:
+        return await self._writer.run(self._inserting(tasks))
+
+    def submit_blocking(self, tasks: Sequence[Task]) -> list[Task]:
+        # Straight onto the writer's queue from the caller's thread: it joins the same
+        # group commit as submits from event loops.
+        return self._writer.submit(self._inserting(tasks)).result()
+
+    def _inserting(
+        self, tasks: Sequence[Task]
+    ) -> Callable[[sqlite3.Connection, Changes], list[Task]]:
+        """The writer job that stores `tasks` (see `submit`)."""
         rows = [task_row(task) for task in tasks]
 
         def insert(c: sqlite3.Connection, changes: Changes) -> list[Task]:
@@ -167,7 +217,7 @@ class SQLiteBackend(Backend):
             except sqlite3.IntegrityError as exc:
                 raise InvalidTask(f"a task id is already stored: {exc}", field="id") from exc
 
-        return await self._writer.run(insert_checked)
+        return insert_checked
 
     async def claim(
         self,
@@ -182,33 +232,30 @@ class SQLiteBackend(Backend):
             return []
         now_us = micros(now)
         token = secrets.token_hex(8)
-        sql = (
+        expires_us = now_us + int(lease_s * 1_000_000)
+        update = (
             "UPDATE tasks SET status = 'processing', attempts = attempts + 1, lease_token = ?,"
             " lease_expires_us = ?, handled_by = ?, started_us = ?, updated_us = ?"
             " WHERE id IN (SELECT id FROM tasks INDEXED BY tasks_claim WHERE status = 'pending'"
             f" AND queue IN ({placeholders(len(queues))}) AND run_at_us <= ?"
             f" AND type IN ({placeholders(len(types))})"
-            f" ORDER BY priority DESC, id LIMIT ?) RETURNING {COLUMNS}"
+            " ORDER BY priority DESC, id LIMIT ?)"
         )
-        params = (
-            token,
-            now_us + int(lease_s * 1_000_000),
-            worker_id,
-            now_us,
-            now_us,
-            *queues,
-            now_us,
-            *types,
-            limit,
-        )
+        params = (token, expires_us, worker_id, now_us, now_us, *queues, now_us, *types, limit)
 
         def take(c: sqlite3.Connection, _: Changes) -> list[Task]:
-            return [row_to_task(row) for row in c.execute(sql, params).fetchall()]
+            if c.execute(update, params).rowcount == 0:
+                return []
+            # The claimed rows come back as one JSON value rather than a row each: every
+            # row fetched gives up the GIL and waits to get it back, which under a busy
+            # worker's threads costs far more than reading the row.
+            [claimed] = c.execute(CLAIMED, (expires_us, token)).fetchone()
+            return [row_to_task(row) for row in orjson.loads(claimed)]
 
         # A claim lost to a power cut leaves the task pending, as if never claimed.
-        claimed = await self._writer.run(take, durable=False)
-        claimed.sort(key=lambda task: (-task.priority, task.id))
-        return claimed
+        tasks = await self._writer.run(take, durable=False)
+        tasks.sort(key=lambda task: (-task.priority, task.id))
+        return tasks
 
     async def extend(
         self, renewals: Sequence[Renewal], lease_s: float, now: datetime
@@ -245,42 +292,25 @@ class SQLiteBackend(Backend):
 
     async def finish(self, outcomes: Sequence[Outcome], now: datetime) -> list[bool]:
         now_us = micros(now)
-        guard = " WHERE id = ? AND lease_token = ? AND status = 'processing'"
-        release = "lease_token = NULL, lease_expires_us = NULL, updated_us = ?"
-        final_sql = (
-            f"UPDATE tasks SET status = ?, result = ?, error = ?, traceback = ?, finished_us = ?,"
-            f" {release}" + guard
-        )
-        retry_sql = (
-            f"UPDATE tasks SET status = 'pending', error = ?, traceback = ?, run_at_us = ?,"
-            f" {release}" + guard
-        )
-        release_sql = (
-            "UPDATE tasks SET status = 'pending', attempts = max(attempts - 1, 0),"
-            f" {release}" + guard
-        )
+        # One statement for the whole batch (see claim: each statement costs a GIL
+        # round trip); a task's second outcome in one batch is refused, as it would be
+        # after the first released its lease.
+        first: dict[str, Outcome] = {}
+        for o in outcomes:
+            first.setdefault(o.task_id, o)
+        batch = orjson.dumps([_outcome_values(o, now_us) for o in first.values()])
 
         def record(c: sqlite3.Connection, changes: Changes) -> list[bool]:
-            accepted = []
-            for o in outcomes:
-                key = (o.task_id, o.lease_token)
-                if o.kind is OutcomeKind.RETRY:
-                    run_at = micros(o.run_at) if o.run_at is not None else now_us
-                    cursor = c.execute(retry_sql, (o.error, o.traceback, run_at, now_us, *key))
-                    changes.work = changes.work or cursor.rowcount == 1
-                elif o.kind is OutcomeKind.RELEASE:
-                    cursor = c.execute(release_sql, (now_us, *key))
-                    changes.work = changes.work or cursor.rowcount == 1
+            [held_json] = c.execute(HELD, (batch,)).fetchone()
+            held = set(orjson.loads(held_json))
+            if held:
+                c.execute(FINISH, (now_us, now_us, batch))
+            for task_id in held:
+                if first[task_id].kind in _BACK_TO_PENDING:
+                    changes.work = True
                 else:
-                    result = None if o.result is None else dumps(o.result)
-                    cursor = c.execute(
-                        final_sql,
-                        (o.kind.value, result, o.error, o.traceback, now_us, now_us, *key),
-                    )
-                    if cursor.rowcount == 1:
-                        changes.final_ids.append(o.task_id)
-                accepted.append(cursor.rowcount == 1)
-            return accepted
+                    changes.final_ids.append(task_id)
+            return [o.task_id in held and first[o.task_id] is o for o in outcomes]
 
         return await self._writer.run(record)
 
