@@ -87,6 +87,10 @@ class ConveyorSQLite(System):
                 "0",
                 "--threads",
                 threads,
+                # Claims of up to 256 beyond the free slots: fewer, larger claims (the
+                # best of 0, 64, 256 and 1,000 for no-op drains; see bench/README.md).
+                "--prefetch",
+                "256",
                 "--app",
                 "bench.systems.conveyor_app:app",
             ]

@@ -226,6 +226,13 @@ def _exit_cleanly_after_signals() -> None:
 def worker(
     backend: BackendOpt = None,
     threads: Annotated[int | None, typer.Option(help="thread slots [default: 5]")] = None,
+    prefetch: Annotated[
+        int | None,
+        typer.Option(
+            help="sync tasks claimed beyond free slots: fewer, larger claims for short tasks,"
+            " but a higher-priority task submitted later may wait behind them [default: 0]"
+        ),
+    ] = None,
     app: AppOpt = None,
     queues: Annotated[str | None, typer.Option(help="comma-separated queues to consume")] = None,
     node_id: Annotated[str | None, typer.Option(help="this node's id [default: host-pid]")] = None,
@@ -241,6 +248,7 @@ def worker(
         config,
         backend=backend,
         threads=threads,
+        prefetch=prefetch,
         app=app,
         queues=queues,
         node_id=node_id,
