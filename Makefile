@@ -37,14 +37,16 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-# Debian packages the tests drive: nginx (the cluster test's gateway) and Chromium (the
-# dashboard's browser tests, through Playwright). Each is installed when its program is
-# missing, without starting a service; skipped with a note where apt-get or root is missing.
-SYSTEM_PACKAGES := nginx-light chromium
+# Debian packages the tests drive: nginx (the cluster test's gateway), Chromium (the
+# dashboard's browser tests, through Playwright) and wrk (the bench's HTTP workload). Each
+# is installed when its program is missing, without starting a service; skipped with a
+# note where apt-get or root is missing.
+SYSTEM_PACKAGES := nginx-light chromium wrk
 system-deps:
 	@missing=""; \
 	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d; \
@@ -66,7 +68,7 @@ $(BENCH_VENV)/.synced: bench/requirements.txt pyproject.toml $(UV)
 
 bench-install: $(BENCH_VENV)/.synced
 
-bench: $(BENCH_VENV)/.synced
+bench: $(BENCH_VENV)/.synced system-deps
 	$(BENCH_VENV)/bin/python -m bench $(if $(QUICK),--quick,)
 
 format: install

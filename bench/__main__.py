@@ -115,7 +115,9 @@ def main() -> None:
         for system in opened:
             system.close()
     medians = {
-        name: {w: median_of(runs) for w, runs in by_w.items() if runs} for name, by_w in raw.items()
+        name: {w: median_of(runs) for w, runs in by_w.items() if runs}
+        for name, by_w in raw.items()
+        if any(by_w.values())  # a system whose every workload was skipped has no row
     }
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = RESULTS / "quick" if options.quick else RESULTS
