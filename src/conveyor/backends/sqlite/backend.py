@@ -20,7 +20,6 @@ from conveyor.backends.base import (
     Duration,
     LeaseState,
     Outcome,
-    OutcomeKind,
     Page,
     Renewal,
     Stats,
@@ -29,6 +28,7 @@ from conveyor.backends.base import (
     WorkerRecord,
 )
 from conveyor.backends.encoding import dumps, from_micros, micros
+from conveyor.backends.sqlite.batches import BACK_TO_PENDING, CLAIMED, FINISH, HELD, outcome_values
 from conveyor.backends.sqlite.notify import Broadcast, notify_dir
 from conveyor.backends.sqlite.rows import (
     COLUMNS,
@@ -59,45 +59,6 @@ def parse_sqlite_url(url: str) -> tuple[Path, str]:
             field="backend",
         )
     return Path(parts.path[1:]), synchronous
-
-
-_BACK_TO_PENDING = (OutcomeKind.RETRY, OutcomeKind.RELEASE)
-
-CLAIMED = (
-    f"SELECT json_group_array(json_array({COLUMNS})) FROM tasks"
-    " WHERE status = 'processing' AND lease_expires_us = ? AND lease_token = ?"
-)
-# Outcomes travel as one JSON array of [id, token, kind, result, error, traceback, run_at].
-_OUTCOMES = (
-    "SELECT value ->> 0 AS o_id, value ->> 1 AS o_token, value ->> 2 AS o_kind,"
-    " value ->> 3 AS o_result, value ->> 4 AS o_error, value ->> 5 AS o_traceback,"
-    " value ->> 6 AS o_run_at FROM json_each(?)"
-)
-HELD = (
-    f"SELECT json_group_array(t.id) FROM ({_OUTCOMES}) AS o CROSS JOIN tasks AS t"
-    " ON t.id = o.o_id AND t.lease_token = o.o_token AND +t.status = 'processing'"
-)
-_FINAL = "o_kind IN ('completed', 'failed', 'canceled')"
-FINISH = (
-    "UPDATE tasks SET"
-    " status = CASE WHEN o_kind IN ('retry', 'release') THEN 'pending' ELSE o_kind END,"
-    " attempts = CASE o_kind WHEN 'release' THEN max(attempts - 1, 0) ELSE attempts END,"
-    f" result = CASE WHEN {_FINAL} THEN o_result ELSE result END,"
-    " error = CASE o_kind WHEN 'release' THEN error ELSE o_error END,"
-    " traceback = CASE o_kind WHEN 'release' THEN traceback ELSE o_traceback END,"
-    f" finished_us = CASE WHEN {_FINAL} THEN ? ELSE finished_us END,"
-    " run_at_us = CASE o_kind WHEN 'retry' THEN o_run_at ELSE run_at_us END,"
-    " lease_token = NULL, lease_expires_us = NULL, updated_us = ?"
-    f" FROM ({_OUTCOMES}) AS o"
-    # `+status`: look each task up by id, not every processing task up in the batch
-    " WHERE tasks.id = o.o_id AND tasks.lease_token = o.o_token AND +tasks.status = 'processing'"
-)
-
-
-def _outcome_values(o: Outcome, now_us: int) -> list[object]:
-    result = None if o.result is None else dumps(o.result)
-    run_at = micros(o.run_at) if o.run_at is not None else now_us
-    return [o.task_id, o.lease_token, o.kind.value, result, o.error, o.traceback, run_at]
 
 
 class SQLiteBackend(Backend):
@@ -298,7 +259,7 @@ class SQLiteBackend(Backend):
         first: dict[str, Outcome] = {}
         for o in outcomes:
             first.setdefault(o.task_id, o)
-        batch = orjson.dumps([_outcome_values(o, now_us) for o in first.values()])
+        batch = orjson.dumps([outcome_values(o, now_us) for o in first.values()])
 
         def record(c: sqlite3.Connection, changes: Changes) -> list[bool]:
             [held_json] = c.execute(HELD, (batch,)).fetchone()
@@ -306,7 +267,7 @@ class SQLiteBackend(Backend):
             if held:
                 c.execute(FINISH, (now_us, now_us, batch))
             for task_id in held:
-                if first[task_id].kind in _BACK_TO_PENDING:
+                if first[task_id].kind in BACK_TO_PENDING:
                     changes.work = True
                 else:
                     changes.final_ids.append(task_id)
