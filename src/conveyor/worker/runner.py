@@ -106,6 +106,8 @@ class Worker:
         self._outcome_ready = asyncio.Event()
         self._capacity = asyncio.Event()
         self._drained = asyncio.Event()
+        self._no_claim_in_flight = asyncio.Event()
+        self._no_claim_in_flight.set()
         self._finished = 0
         self._dispatched = 0
         self.retired = asyncio.Event()
@@ -142,6 +144,8 @@ class Worker:
         """Stop claiming, let running tasks finish within `grace_s`, give the rest back."""
         self._claiming = False
         self._capacity.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._no_claim_in_flight.wait(), grace_s)
         if self._running:
             self._drained.clear()
             with contextlib.suppress(TimeoutError):
@@ -219,8 +223,11 @@ class Worker:
             try:
                 for types, limit in limits:
                     if limit:
-                        claimed += self._start(
-                            await self.backend.claim(
+                        # `stop` waits for this: a claim cancelled in flight would strand
+                        # its tasks (or their outcomes) until their leases expire.
+                        self._no_claim_in_flight.clear()
+                        try:
+                            tasks = await self.backend.claim(
                                 self.config.worker_id,
                                 self.config.queues,
                                 types,
@@ -228,7 +235,9 @@ class Worker:
                                 self.config.lease_s,
                                 utcnow(),
                             )
-                        )
+                            claimed += self._start(tasks)
+                        finally:
+                            self._no_claim_in_flight.set()
                 if not claimed:
                     await self.backend.wait_for_work(self.config.queues, _IDLE_WAIT_S)
             except BackendUnavailable as exc:
