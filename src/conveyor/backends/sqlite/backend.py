@@ -207,9 +207,8 @@ class SQLiteBackend(Backend):
         def take(c: sqlite3.Connection, _: Changes) -> list[Task]:
             if c.execute(update, params).rowcount == 0:
                 return []
-            # The claimed rows come back as one JSON value rather than a row each: every
-            # row fetched gives up the GIL and waits to get it back, which under a busy
-            # worker's threads costs far more than reading the row.
+            # One JSON value for every claimed row (see batches.py: rows fetched one by
+            # one each cost a GIL round trip).
             [claimed] = c.execute(CLAIMED, (expires_us, token)).fetchone()
             return [row_to_task(row) for row in orjson.loads(claimed)]
 

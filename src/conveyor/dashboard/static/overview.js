@@ -11,6 +11,20 @@ const KEEP_S = 3600 + 120; // the longest range shown, and a little more
 
 const seconds = (value) => (value === 0 ? "0" : duration(value));
 
+/** A chart of the p50/p95/p99 series `<prefix>_p50`... that /dashboard/history serves. */
+function percentileChart(id, title, prefix) {
+  return new LineChart($(id), {
+    title,
+    format: seconds,
+    floor: 0.01,
+    series: ["p50", "p95", "p99"].map((p) => ({
+      key: `${prefix}_${p}`,
+      label: p,
+      color: `--c-${p}`,
+    })),
+  });
+}
+
 export const overview = {
   id: "overview",
   tab: "overview",
@@ -42,26 +56,8 @@ export const overview = {
           { key: "processing", label: "processing", color: "--c-processing" },
         ],
       }),
-      new LineChart($("chart-wait"), {
-        title: "Queue wait (run_at to start)",
-        format: seconds,
-        floor: 0.01,
-        series: [
-          { key: "wait_p50", label: "p50", color: "--c-p50" },
-          { key: "wait_p95", label: "p95", color: "--c-p95" },
-          { key: "wait_p99", label: "p99", color: "--c-p99" },
-        ],
-      }),
-      new LineChart($("chart-run"), {
-        title: "Run time",
-        format: seconds,
-        floor: 0.01,
-        series: [
-          { key: "run_p50", label: "p50", color: "--c-p50" },
-          { key: "run_p95", label: "p95", color: "--c-p95" },
-          { key: "run_p99", label: "p99", color: "--c-p99" },
-        ],
-      }),
+      percentileChart("chart-wait", "Queue wait (run_at to start)", "wait"),
+      percentileChart("chart-run", "Run time", "run"),
     ];
     for (const input of document.querySelectorAll('#range input[name="range"]')) {
       input.addEventListener("change", () => {
