@@ -67,17 +67,16 @@ async def test_an_idempotency_key_returns_the_stored_task(
 
 
 async def test_a_blocking_submit_stores_like_submit(backend: Backend, make_task: MakeTask) -> None:
-    """Where a backend has the blocking path (SQLite), a sync producer's thread stores
-    through it, keyed tasks included; the others say so and store nothing."""
+    """A sync producer's thread stores through the blocking path, keyed tasks included;
+    an id already stored is refused there too, storing nothing."""
     task, keyed = make_task(), make_task(idempotency_key="once")
     await backend.submit([make_task(idempotency_key="once")])
-    try:
-        stored = await asyncio.to_thread(backend.submit_blocking, [task, keyed])
-    except NotImplementedError:
-        assert not backend.url.startswith("sqlite")
-        assert await backend.get([task.id]) == [None]
-        return
+    stored = await asyncio.to_thread(backend.submit_blocking, [task, keyed])
     assert stored[0] == task
     assert stored[1].id != keyed.id  # the task stored earlier under that key
     [fetched] = await backend.get([task.id])
     assert fetched == task
+    fresh = make_task()
+    with pytest.raises(InvalidTask):
+        await asyncio.to_thread(backend.submit_blocking, [fresh, task])
+    assert await backend.get([fresh.id]) == [None]

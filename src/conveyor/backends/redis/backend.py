@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
@@ -45,6 +46,7 @@ from conveyor.backends.base import (
     WorkerRecord,
 )
 from conveyor.backends.encoding import dumps, from_micros, micros
+from conveyor.backends.redis.blocking import BlockingClient
 from conveyor.backends.redis.codec import fields_task, pairs_to_dict, task_fields
 from conveyor.backends.redis.events import Events
 from conveyor.backends.redis.scripts import Scripts
@@ -56,6 +58,12 @@ _SCHEMES = {"redis": "redis", "rediss": "rediss", "valkey": "redis", "valkeys": 
 _LIST_CHUNK = 200
 # Replies that mean "not now" rather than "wrong": out of memory, cannot persist.
 _UNAVAILABLE_REPLIES = ("OOM", "MISCONF", "NOREPLICAS", "MASTERDOWN")
+_CLIENT_OPTIONS: dict[str, Any] = {
+    "decode_responses": True,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 10,
+    "health_check_interval": 15,
+}
 
 
 def parse_redis_url(url: str) -> tuple[str, str]:
@@ -99,6 +107,8 @@ class RedisBackend(Backend):
         self._client: Redis | None = None
         self._scripts: Scripts | None = None
         self._events: Events | None = None
+        self._blocking: BlockingClient | None = None
+        self._blocking_lock = threading.Lock()
 
     def _key(self, name: str) -> str:
         return self.prefix + name
@@ -123,13 +133,7 @@ class RedisBackend(Backend):
     async def open(self) -> None:
         if self._client is not None:
             return
-        client = Redis.from_url(
-            self._client_url,
-            decode_responses=True,
-            socket_connect_timeout=2,
-            socket_timeout=10,
-            health_check_interval=15,
-        )
+        client = Redis.from_url(self._client_url, **_CLIENT_OPTIONS)
         with _unavailable_on_error(self.url):
             try:
                 await client.execute_command("PING")  # type: ignore[no-untyped-call]
@@ -147,7 +151,10 @@ class RedisBackend(Backend):
         if self._client is not None:
             with contextlib.suppress(RedisError, OSError):
                 await self._client.aclose()
-        self._client = self._scripts = self._events = None
+        with self._blocking_lock:
+            if self._blocking is not None:
+                self._blocking.close()
+        self._client = self._scripts = self._events = self._blocking = None
 
     async def ping(self) -> None:
         # A data read, not PING: Redis answers PING while it is still loading its data.
@@ -169,16 +176,35 @@ class RedisBackend(Backend):
     async def submit(self, tasks: Sequence[Task]) -> list[Task]:
         if not tasks:
             return []
-        blobs = [orjson.dumps(task_fields(task)) for task in tasks]
         with _unavailable_on_error(self.url):
-            ids = await self.scripts.submit(args=[self.prefix, _now_us(), *blobs])
+            ids = await self.scripts.submit(args=self._submit_args(tasks))
         self._waiters.notify_work()
-        existing = [stored for stored, task in zip(ids, tasks, strict=True) if stored != task.id]
+        existing = _already_stored(ids, tasks)
         found = dict(zip(existing, await self.get(existing), strict=True)) if existing else {}
-        return [
-            task if stored == task.id else _known(found[stored], stored)
-            for stored, task in zip(ids, tasks, strict=True)
-        ]
+        return _as_stored(ids, tasks, found)
+
+    def submit_blocking(self, tasks: Sequence[Task]) -> list[Task]:
+        if not tasks:
+            return []
+        blocking = self._blocking_client()
+        with _unavailable_on_error(self.url):
+            ids = blocking.submit(self._submit_args(tasks))
+            self._waiters.notify_work()
+            existing = _already_stored(ids, tasks)
+            keys = [self._key(f"task:{task_id}") for task_id in existing]
+            found = dict(zip(existing, blocking.get(keys), strict=True)) if existing else {}
+        return _as_stored(ids, tasks, found)
+
+    def _blocking_client(self) -> BlockingClient:
+        if self._client is None:
+            raise BackendUnavailable(self.url, "the backend is not open")
+        with self._blocking_lock:
+            if self._blocking is None:
+                self._blocking = BlockingClient(self._client_url, _CLIENT_OPTIONS)
+            return self._blocking
+
+    def _submit_args(self, tasks: Sequence[Task]) -> list[str | int | bytes]:
+        return [self.prefix, _now_us(), *(orjson.dumps(task_fields(task)) for task in tasks)]
 
     async def claim(
         self,
@@ -436,6 +462,21 @@ def _now_us() -> int:
 
 def _without_none(values: dict[str, str | None]) -> dict[str, str]:
     return {key: value for key, value in values.items() if value is not None}
+
+
+def _already_stored(ids: Sequence[str], tasks: Sequence[Task]) -> list[str]:
+    """The ids the submit script returned in place of a new task's (an idempotency key
+    already stored)."""
+    return [stored for stored, task in zip(ids, tasks, strict=True) if stored != task.id]
+
+
+def _as_stored(
+    ids: Sequence[str], tasks: Sequence[Task], found: dict[str, Task | None]
+) -> list[Task]:
+    return [
+        task if stored == task.id else _known(found[stored], stored)
+        for stored, task in zip(ids, tasks, strict=True)
+    ]
 
 
 def _known(task: Task | None, task_id: str) -> Task:

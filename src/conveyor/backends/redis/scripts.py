@@ -15,6 +15,11 @@ def _source(name: str) -> str:
     return resources.files("conveyor.backends.redis").joinpath("lua", f"{name}.lua").read_text()
 
 
+def script_source(name: str) -> str:
+    """A script as it runs: the shared prelude, then the script itself."""
+    return _source("prelude") + "\n" + _source(name)
+
+
 @dataclass(frozen=True, slots=True)
 class Scripts:
     submit: AsyncScript
@@ -29,7 +34,4 @@ class Scripts:
     @classmethod
     def register(cls, client: Redis) -> Scripts:
         """Scripts run by EVALSHA, loaded on first use (and again after a Redis restart)."""
-        prelude = _source("prelude")
-        return cls(
-            **{name: client.register_script(prelude + "\n" + _source(name)) for name in _NAMES}
-        )
+        return cls(**{name: client.register_script(script_source(name)) for name in _NAMES})
