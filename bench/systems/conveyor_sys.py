@@ -21,7 +21,12 @@ CHUNK = 1000
 
 
 class ConveyorSQLite(System):
+    """Two worker processes on one file: since claims and finishes went to a few batch
+    statements each, the write lock is rarely in contention, and the handlers (the
+    probe's Redis call) then run on both cores (see bench/README.md)."""
+
     has_bulk = True
+    WORKER_PROCESSES = 2
 
     def __init__(self, synchronous: str = "FULL") -> None:
         self.synchronous = synchronous
@@ -76,25 +81,25 @@ class ConveyorSQLite(System):
             self.app.submit_many(kind, args[start : start + CHUNK])
 
     def worker_commands(self, workload: Workload) -> list[list[str]]:
-        threads = "50" if workload == "io" else "8"
-        return [
-            [
-                str(BIN / "conveyor"),
-                "worker",
-                "--backend",
-                self.url,
-                "--processes",
-                "0",
-                "--threads",
-                threads,
-                # Claims of up to 256 beyond the free slots: fewer, larger claims (the
-                # best of 0, 64, 256 and 1,000 for no-op drains; see bench/README.md).
-                "--prefetch",
-                "256",
-                "--app",
-                "bench.systems.conveyor_app:app",
-            ]
+        # io: 2 x 25 threads, so that about 50 tasks sleep at once
+        threads = "25" if workload == "io" else "8"
+        command = [
+            str(BIN / "conveyor"),
+            "worker",
+            "--backend",
+            self.url,
+            "--processes",
+            "0",
+            "--threads",
+            threads,
+            # Claims of up to 256 beyond the free slots: fewer, larger claims (the
+            # best of 0, 64, 256 and 1,000 for no-op drains; see bench/README.md).
+            "--prefetch",
+            "256",
+            "--app",
+            "bench.systems.conveyor_app:app",
         ]
+        return [command] * self.WORKER_PROCESSES
 
     def worker_env(self) -> dict[str, str]:
         return {"CONVEYOR_BACKEND": self.url}
@@ -108,10 +113,7 @@ class ConveyorSQLite(System):
 
 
 class ConveyorRedis(ConveyorSQLite):
-    """Conveyor on the machine's Redis (db 15, its own key prefix), two worker processes:
-    unlike one SQLite file, Redis takes writers from several processes at once."""
-
-    WORKER_PROCESSES = 2
+    """Conveyor on the machine's Redis (db 15, its own key prefix)."""
 
     def __init__(self, url: str = "redis://127.0.0.1:6379/15?prefix=bench-conveyor") -> None:
         super().__init__()
@@ -139,9 +141,6 @@ class ConveyorRedis(ConveyorSQLite):
     def close(self) -> None:
         super().close()
         _delete_prefix(self.url)
-
-    def worker_commands(self, workload: Workload) -> list[list[str]]:
-        return super().worker_commands(workload) * self.WORKER_PROCESSES
 
 
 def _delete_prefix(url: str) -> None:
