@@ -13,6 +13,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -23,6 +24,12 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _MAX_BATCH = 1024
+# Waits for another process's write lock: SQLite's own busy handler sleeps 1, 2, 5, 10,
+# ... 100 ms between tries, far longer than a lock is held here (a commit, sub-ms to a
+# few ms with its fsync), so two workers on one file stalled each other for 100+ ms.
+_LOCK_WAIT_FIRST_S = 0.0001
+_LOCK_WAIT_MAX_S = 0.002
+_LOCK_WAIT_LIMIT_S = 30.0
 
 
 @dataclass
@@ -95,6 +102,10 @@ class DbThread:
     def _serve(self) -> None:
         try:
             connection = self._connect()
+            if self._transactional:
+                # BEGIN IMMEDIATE waits for the lock in `_begin`; once it is held, WAL
+                # gives the transaction's statements nothing else to wait for.
+                connection.execute("PRAGMA busy_timeout=0")
         except Exception as exc:
             self._ready.set_exception(exc)
             return
@@ -133,7 +144,7 @@ class DbThread:
         single = len(batch) == 1
         self._set_synchronous(connection, any(item.durable for item in batch))
         try:
-            connection.execute("BEGIN IMMEDIATE")
+            _begin(connection)
             for item in batch:
                 if not single:
                     connection.execute("SAVEPOINT job")
@@ -171,6 +182,22 @@ class DbThread:
         if wanted != self._current_synchronous:
             connection.execute(f"PRAGMA synchronous={wanted}")
             self._current_synchronous = wanted
+
+
+def _begin(connection: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, retried with short sleeps while another process writes."""
+    delay = _LOCK_WAIT_FIRST_S
+    deadline = time.monotonic() + _LOCK_WAIT_LIMIT_S
+    while True:
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY  # extended codes too
+            if not busy or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, _LOCK_WAIT_MAX_S)
 
 
 def _attempt(
