@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from conveyor.backends.sqlite import SQLiteBackend
+from conveyor.backends.sqlite.notify import Broadcast
+from conveyor.backends.waiters import Waiters
 
 
 async def test_a_submit_from_another_process_wakes_wait_for_work(
@@ -26,3 +30,25 @@ async def test_a_submit_from_another_process_wakes_wait_for_work(
     assert producer.returncode == 0
     assert (await backend.stats()).by_status["pending"] == 1
     assert waited < 20  # woken by the other process's notice, not the 30 s timeout
+
+
+async def test_a_worker_that_starts_listening_is_woken_by_the_next_commit(
+    tmp_path: Path,
+) -> None:
+    """A producer that listed its peers a moment ago wakes a worker that began listening
+    since with its very next commit (it once waited out a 0.5 s cache of the listing)."""
+    directory = tmp_path / "notify"
+    directory.mkdir()
+    producer = Broadcast(directory, Waiters())
+    producer.publish(True, [])  # lists the folder: nobody listens yet
+    await asyncio.sleep(0.02)  # past the folder's mtime tick
+    waiters = Waiters()
+    worker = Broadcast(directory, waiters)
+    worker.listen()
+    try:
+        armed = waiters.arm_work()
+        producer.publish(True, [])
+        await asyncio.wait_for(armed, 0.4)
+    finally:
+        worker.close()
+        producer.close()

@@ -50,6 +50,7 @@ class Broadcast:
         self._sender.setblocking(False)
         self._peers: list[Path] = []
         self._peers_read_at = 0.0
+        self._peers_changed_ns = -1
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -100,14 +101,21 @@ class Broadcast:
         self._sender.close()
 
     def _current_peers(self) -> list[Path]:
+        """The folder is listed again when its mtime moves (a peer bound or left), so a
+        worker that starts is woken by the very next commit; the listing's age still
+        bounds how long a change within one mtime tick can go unseen."""
         now = time.monotonic()
-        if now - self._peers_read_at > _PEER_CACHE_S:
+        try:
+            changed_ns = self._dir.stat().st_mtime_ns
+        except FileNotFoundError:
+            changed_ns = 0
+        if now - self._peers_read_at > _PEER_CACHE_S or changed_ns != self._peers_changed_ns:
             try:
                 found = [p for p in self._dir.iterdir() if p.suffix == ".sock"]
             except FileNotFoundError:
                 found = []
             self._peers = [p for p in found if p != self._own_path]
-            self._peers_read_at = now
+            self._peers_read_at, self._peers_changed_ns = now, changed_ns
         return self._peers
 
     def _send(self, peer: Path, messages: list[bytes]) -> None:
