@@ -1,23 +1,32 @@
 """The SQLite writer shares the file with other processes' writers: it waits for their
-write lock (in short steps of its own, not SQLite's 1-100 ms sleeps) rather than failing."""
+write lock (in short steps of its own, not SQLite's 1-100 ms sleeps) rather than failing,
+whether the submit comes from an event loop or from a sync caller's own thread."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 
+import pytest
+
 from conveyor.backends.sqlite import SQLiteBackend
 from conveyor.demo import builtin_registry
-from conveyor.service import TaskRequest, TaskService
+from conveyor.service import Submitted, TaskRequest, TaskService
 from conveyor.task import Status
 
 
-async def test_a_submit_waits_for_another_writers_lock(backend: SQLiteBackend) -> None:
+@pytest.mark.parametrize("caller", ["event loop", "sync thread"])
+async def test_a_submit_waits_for_another_writers_lock(backend: SQLiteBackend, caller: str) -> None:
+    service = TaskService(backend, builtin_registry(), "node-a")
+    requests = [TaskRequest("echo")]
     other = sqlite3.connect(backend.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process writing
     try:
-        service = TaskService(backend, builtin_registry(), "node-a")
-        submitting = asyncio.ensure_future(service.submit([TaskRequest("echo")]))
+        submitting: asyncio.Future[list[Submitted]] = asyncio.ensure_future(
+            service.submit(requests)
+            if caller == "event loop"
+            else asyncio.to_thread(service.submit_blocking, requests)
+        )
         await asyncio.sleep(0.3)
         assert not submitting.done()  # neither stored nor failed: waiting
     finally:

@@ -140,9 +140,7 @@ class SQLiteBackend(Backend):
         return await self._writer.run(self._inserting(tasks))
 
     def submit_blocking(self, tasks: Sequence[Task]) -> list[Task]:
-        # Straight onto the writer's queue from the caller's thread: it joins the same
-        # group commit as submits from event loops.
-        return self._writer.submit(self._inserting(tasks)).result()
+        return self._writer.run_here(self._inserting(tasks))
 
     def _inserting(
         self, tasks: Sequence[Task]

@@ -72,7 +72,10 @@ class DbThread:
         self._transactional = transactional
         self._on_commit = on_commit
         self._synchronous = synchronous
-        self._current_synchronous = synchronous
+        self._current_synchronous: dict[int, str] = {}
+        # A second connection for `run_here`, used by one calling thread at a time.
+        self._here: sqlite3.Connection | None = None
+        self._here_lock = threading.Lock()
         self._jobs: queue.SimpleQueue[_Queued[object] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._ready = concurrent.futures.Future[None]()
@@ -85,6 +88,10 @@ class DbThread:
         if self._thread.is_alive():
             self._jobs.put(None)
             self._thread.join(timeout=10)
+        with self._here_lock:
+            if self._here is not None:
+                self._here.close()
+                self._here = None
 
     async def run(self, job: Job[T], *, durable: bool = True) -> T:
         """Run `job`; `durable=False` lets a transaction holding only such jobs skip the
@@ -99,13 +106,34 @@ class DbThread:
         self._jobs.put(_Queued(job, future, durable))  # type: ignore[arg-type]
         return future
 
+    def run_here(self, job: Job[T]) -> T:
+        """Run a durable `job` in its own transaction on the calling thread, sparing a
+        sync caller two thread hand-offs (most of a one-row submit's time); if another
+        thread is already doing so, queue it for the group commit instead."""
+        if not self._transactional or not self._here_lock.acquire(blocking=False):
+            return self.submit(job).result()
+        try:
+            if not self._thread.is_alive():
+                raise BackendUnavailable(self._url, "the backend is closed")
+            if self._here is None:
+                self._here = self._connect_writer()
+            item = _Queued(job, concurrent.futures.Future[T](), durable=True)
+            self._run_transaction(self._here, [item])  # type: ignore[list-item]
+        finally:
+            self._here_lock.release()
+        return item.future.result()
+
+    def _connect_writer(self) -> sqlite3.Connection:
+        connection = self._connect()
+        if self._transactional:
+            # BEGIN IMMEDIATE waits for the lock in `_begin`; once it is held, WAL gives
+            # the transaction's statements nothing else to wait for.
+            connection.execute("PRAGMA busy_timeout=0")
+        return connection
+
     def _serve(self) -> None:
         try:
-            connection = self._connect()
-            if self._transactional:
-                # BEGIN IMMEDIATE waits for the lock in `_begin`; once it is held, WAL
-                # gives the transaction's statements nothing else to wait for.
-                connection.execute("PRAGMA busy_timeout=0")
+            connection = self._connect_writer()
         except Exception as exc:
             self._ready.set_exception(exc)
             return
@@ -179,9 +207,9 @@ class DbThread:
 
     def _set_synchronous(self, connection: sqlite3.Connection, durable: bool) -> None:
         wanted = self._synchronous if durable or self._synchronous != "FULL" else "NORMAL"
-        if wanted != self._current_synchronous:
+        if wanted != self._current_synchronous.get(id(connection), self._synchronous):
             connection.execute(f"PRAGMA synchronous={wanted}")
-            self._current_synchronous = wanted
+            self._current_synchronous[id(connection)] = wanted
 
 
 def _begin(connection: sqlite3.Connection) -> None:
