@@ -103,9 +103,9 @@ class App:
         return handle
 
     def _submit_blocking(self, requests: list[TaskRequest], *, batch: bool) -> list[TaskHandle]:
-        """Submit from sync code: in the caller's thread where the backend can (one
-        hand-off to storage instead of three through the portal's loop), else through
-        the portal."""
+        """Submit from sync code: in the caller's thread where the backend can (SQLite
+        commits there, Redis runs its script there: no hand-off instead of three through
+        the portal's loop), else through the portal."""
         if self._blocking_service is None:
             self._blocking_service = self.portal.call(self.service())
         service = self._blocking_service
