@@ -4,7 +4,6 @@ keeps their leases, and records outcomes in batches."""
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import os
@@ -20,6 +19,8 @@ from conveyor.metrics import Metrics
 from conveyor.registry import Registry
 from conveyor.task import Task, utcnow
 from conveyor.worker.execution import Running, no_handler, run_async
+from conveyor.worker.inbox import Inbox
+from conveyor.worker.leases import keep_leases
 from conveyor.worker.monitor import Monitor
 from conveyor.worker.predecessors import reclaim_from_dead_predecessors
 from conveyor.worker.recycling import (
@@ -36,7 +37,6 @@ logger = logging.getLogger(__name__)
 _IDLE_WAIT_S = 5.0
 _RETRY_BACKEND_S = 0.5
 _MAX_CLAIM = 256
-_CANCEL_CHECK_S = 1.0
 _PURGE_BATCH = 1000
 _PURGE_ROUNDS = 10
 
@@ -101,8 +101,7 @@ class Worker:
         self._sync_busy = 0
         self._async_busy = 0
         self._outcomes: list[tuple[Running, Outcome]] = []
-        self._inbound: collections.deque[tuple[Running, Outcome]] = collections.deque()
-        self._wake_pending = False
+        self._inbound = Inbox[tuple[Running, Outcome]](lambda item: self._deliver(*item))
         self._outcome_ready = asyncio.Event()
         self._capacity = asyncio.Event()
         self._drained = asyncio.Event()
@@ -122,6 +121,7 @@ class Worker:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._inbound.bind(self._loop)
         await reclaim_from_dead_predecessors(
             self.backend,
             self.config.worker_id,
@@ -280,21 +280,8 @@ class Worker:
         self._deliver(running, outcome)
 
     def _deliver_threadsafe(self, running: Running, outcome: Outcome) -> None:
-        """From a slot's thread: queue the outcome and wake the loop once for every
-        outcome queued meanwhile, not once each (a wake-up is a syscall and a loop turn)."""
-        assert self._loop is not None
-        self._inbound.append((running, outcome))
-        # Checked after the append, and cleared by the loop before it empties the queue:
-        # an outcome that sees a wake-up pending is taken by that wake-up.
-        if not self._wake_pending:
-            self._wake_pending = True
-            with contextlib.suppress(RuntimeError):  # the loop closed: the lease will expire
-                self._loop.call_soon_threadsafe(self._take_inbound)
-
-    def _take_inbound(self) -> None:
-        self._wake_pending = False
-        while self._inbound:
-            self._deliver(*self._inbound.popleft())
+        """From a slot's thread (if the loop has closed, the lease will expire)."""
+        self._inbound.put((running, outcome))
 
     def _deliver(self, running: Running, outcome: Outcome, counted: bool = True) -> None:
         if running.has_outcome:  # timed out, or released on shutdown, before it returned
@@ -371,36 +358,7 @@ class Worker:
         self.retired.set()
 
     async def _lease_loop(self) -> None:
-        # Renewals also bring back cancel requests, so they come at least every second
-        # (cheap: a renewal-only commit skips the fsync).
-        renew_every = min(self.config.lease_s / 3, _CANCEL_CHECK_S)
-        last_renewal = time.monotonic()
-        while True:
-            await asyncio.sleep(min(0.5, renew_every))
-            due = time.monotonic() - last_renewal >= renew_every
-            targets = [
-                r
-                for r in self._running.values()
-                if not r.has_outcome and (due or r.progress is not None)
-            ]
-            if not targets:
-                continue
-            try:
-                states = await self.backend.extend(
-                    [r.take_renewal() for r in targets], self.config.lease_s, utcnow()
-                )
-            except BackendUnavailable as exc:
-                logger.warning("lease renewal failed", extra={"error": str(exc)})
-                continue
-            if due:
-                last_renewal = time.monotonic()
-            for running, state in zip(targets, states, strict=True):
-                running.lease_lost = not state.held
-                if state.cancel_requested and not running.cancel_event.is_set():
-                    running.cancel_seen_monotonic = time.monotonic()
-                    running.cancel_event.set()
-                    if running.asyncio_task is not None:
-                        running.asyncio_task.cancel()
+        await keep_leases(self.backend, self._running, self.config.lease_s)
 
     async def _reap_loop(self) -> None:
         while True:

@@ -2,7 +2,8 @@
 
 The writer runs every job that queued up while it was busy in one transaction, each in
 its own savepoint: that is the group commit (one fsync for many submits, claims and
-acks), and a failing job still fails alone.
+acks), and a failing job still fails alone. A sync caller's job may instead run on the
+caller's own thread (`run_here`), on a second connection.
 """
 
 from __future__ import annotations
@@ -116,7 +117,10 @@ class DbThread:
             if not self._thread.is_alive():
                 raise BackendUnavailable(self._url, "the backend is closed")
             if self._here is None:
-                self._here = self._connect_writer()
+                try:
+                    self._here = self._connect_writer()
+                except sqlite3.Error as exc:
+                    raise BackendUnavailable(self._url, str(exc)) from exc
             item = _Queued(job, concurrent.futures.Future[T](), durable=True)
             self._run_transaction(self._here, [item])  # type: ignore[list-item]
         finally:
