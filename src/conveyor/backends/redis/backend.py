@@ -10,25 +10,13 @@ import contextlib
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 from redis.asyncio import Redis
-from redis.exceptions import (
-    BusyLoadingError,
-    ReadOnlyError,
-    RedisError,
-    ResponseError,
-)
-from redis.exceptions import (
-    ConnectionError as RedisConnectionError,
-)
-from redis.exceptions import (
-    TimeoutError as RedisTimeoutError,
-)
+from redis.exceptions import RedisError
 
 from conveyor.backends.base import (
     LEASE_EXPIRED,
@@ -48,53 +36,18 @@ from conveyor.backends.base import (
 from conveyor.backends.encoding import dumps, from_micros, micros
 from conveyor.backends.redis.blocking import BlockingClient
 from conveyor.backends.redis.codec import fields_task, pairs_to_dict, task_fields
+from conveyor.backends.redis.connection import (
+    CLIENT_OPTIONS,
+    parse_redis_url,
+    unavailable_on_error,
+)
 from conveyor.backends.redis.events import Events
 from conveyor.backends.redis.scripts import Scripts
 from conveyor.backends.waiters import Waiters, wait_armed, wait_until_final
-from conveyor.errors import BackendUnavailable, InvalidTask
+from conveyor.errors import BackendUnavailable
 from conveyor.task import JSONObject, Status, Task, utcnow
 
-_SCHEMES = {"redis": "redis", "rediss": "rediss", "valkey": "redis", "valkeys": "rediss"}
 _LIST_CHUNK = 200
-# Replies that mean "not now" rather than "wrong": out of memory, cannot persist.
-_UNAVAILABLE_REPLIES = ("OOM", "MISCONF", "NOREPLICAS", "MASTERDOWN")
-_CLIENT_OPTIONS: dict[str, Any] = {
-    "decode_responses": True,
-    "socket_connect_timeout": 2,
-    "socket_timeout": 10,
-    "health_check_interval": 15,
-}
-
-
-def parse_redis_url(url: str) -> tuple[str, str]:
-    """`redis://host:port/db?prefix=name` (or valkey://) -> (redis-py URL, key prefix)."""
-    parts = urlsplit(url)
-    scheme = _SCHEMES.get(parts.scheme.lower())
-    if scheme is None or not parts.hostname:
-        raise InvalidTask(f"not a Redis URL: {url!r} (use redis://host:port/db)", field="backend")
-    options = dict(parse_qsl(parts.query))
-    prefix = options.pop("prefix", "conveyor")
-    if not prefix or any(c in prefix for c in " {}|"):
-        raise InvalidTask(f"prefix must be a plain name, not {prefix!r}", field="backend")
-    query = urlencode(options)
-    return urlunsplit((scheme, parts.netloc, parts.path, query, "")), prefix + ":"
-
-
-@contextlib.contextmanager
-def _unavailable_on_error(url: str) -> Iterator[None]:
-    """Redis down, loading, read-only or out of memory: the caller gets BackendUnavailable."""
-    try:
-        yield
-    except (RedisConnectionError, RedisTimeoutError, BusyLoadingError, ReadOnlyError) as exc:
-        raise BackendUnavailable(url, str(exc)) from exc
-    except ResponseError as exc:
-        if str(exc).startswith(_UNAVAILABLE_REPLIES):
-            raise BackendUnavailable(url, str(exc)) from exc
-        if str(exc).startswith("DUPLICATE_ID"):
-            raise InvalidTask(f"a task id is already stored: {exc}", field="id") from exc
-        raise
-    except OSError as exc:
-        raise BackendUnavailable(url, str(exc)) from exc
 
 
 class RedisBackend(Backend):
@@ -133,8 +86,8 @@ class RedisBackend(Backend):
     async def open(self) -> None:
         if self._client is not None:
             return
-        client = Redis.from_url(self._client_url, **_CLIENT_OPTIONS)
-        with _unavailable_on_error(self.url):
+        client = Redis.from_url(self._client_url, **CLIENT_OPTIONS)
+        with unavailable_on_error(self.url):
             try:
                 await client.execute_command("PING")  # type: ignore[no-untyped-call]
             except BaseException:
@@ -158,11 +111,11 @@ class RedisBackend(Backend):
 
     async def ping(self) -> None:
         # A data read, not PING: Redis answers PING while it is still loading its data.
-        with _unavailable_on_error(self.url):
+        with unavailable_on_error(self.url):
             await self._command("EXISTS", self._key("counts"))
 
     async def diagnostics(self) -> JSONObject:
-        with _unavailable_on_error(self.url):
+        with unavailable_on_error(self.url):
             server = await self.client.info("server")
             persistence = await self.client.info("persistence")
         return {
@@ -176,7 +129,7 @@ class RedisBackend(Backend):
     async def submit(self, tasks: Sequence[Task]) -> list[Task]:
         if not tasks:
             return []
-        with _unavailable_on_error(self.url):
+        with unavailable_on_error(self.url):
             ids = await self.scripts.submit(args=self._submit_args(tasks))
         self._waiters.notify_work()
         existing = _already_stored(ids, tasks)
@@ -187,7 +140,7 @@ class RedisBackend(Backend):
         if not tasks:
             return []
         blocking = self._blocking_client()
-        with _unavailable_on_error(self.url):
+        with unavailable_on_error(self.url):
             ids = blocking.submit(self._submit_args(tasks))
             self._waiters.notify_work()
             existing = _already_stored(ids, tasks)
@@ -200,7 +153,7 @@ class RedisBackend(Backend):
             raise BackendUnavailable(self.url, "the backend is not open")
         with self._blocking_lock:
             if self._blocking is None:
-                self._blocking = BlockingClient(self._client_url, _CLIENT_OPTIONS)
+                self._blocking = BlockingClient(self._client_url, CLIENT_OPTIONS)
             return self._blocking
 
     def _submit_args(self, tasks: Sequence[Task]) -> list[str | int | bytes]:
@@ -229,7 +182,7 @@ class RedisBackend(Backend):
             *queues,
             *types,
         ]
-        with _unavailable_on_error(self.url):
+        with unavailable_on_error(self.url):
             rows = await self.scripts.claim(args=args)
         return [fields_task(pairs_to_dict(row)) for row in rows]
 
@@ -258,7 +211,7 @@ class RedisBackend(Backend):
             now_us + int(lease_s * 1_000_000),
             *blobs,
         ]
-        with _unavailable_on_error(self.url):
+        with unavailable_on_error(self.url):
             states = await self.scripts.extend(args=args)
         return [
             LeaseState(r.task_id, bool(held), bool(cancel))
@@ -284,7 +237,7 @@ class RedisBackend(Backend):
             )
             for o in outcomes
         ]
-        with _unavailable_on_error(self.url):
+        with unavailable_on_error(self.url):
             applied = [
                 bool(flag)
                 for flag in await self.scripts.finish(args=[self.prefix, micros(now), *blobs])
@@ -310,7 +263,7 @@ class RedisBackend(Backend):
     ) -> list[StatusChange | None]:
         if not ids:
             return []
-        with _unavailable_on_error(self.url):
+        with unavailable_on_error(self.url):
             rows = await self.scripts.transition(args=[self.prefix, micros(now), action, *ids])
         changes = [
             StatusChange(fields_task(pairs_to_dict(row[1:])), Status(row[0])) if row else None
@@ -323,7 +276,7 @@ class RedisBackend(Backend):
     async def get(self, ids: Sequence[str]) -> list[Task | None]:
         if not ids:
             return []
-        with _unavailable_on_error(self.url):
+        with unavailable_on_error(self.url):
             async with self.client.pipeline(transaction=False) as pipe:
                 for task_id in ids:
                     pipe.hgetall(self._key(f"task:{task_id}"))
@@ -331,7 +284,7 @@ class RedisBackend(Backend):
         return [fields_task(fields) if fields else None for fields in found]
 
     async def stats(self) -> Stats:
-        with _unavailable_on_error(self.url):
+        with unavailable_on_error(self.url):
             counts: dict[str, str] = await self._command("HGETALL", self._key("counts"))
             grown: dict[str, str] = await self._command("HGETALL", self._key("totals"))
         by_status = {status.value: 0 for status in Status}
@@ -346,7 +299,7 @@ class RedisBackend(Backend):
 
     async def durations(self, finished_since: datetime, limit: int) -> list[Duration]:
         fields = ("status", "run_at_us", "started_us", "finished_us")
-        with _unavailable_on_error(self.url):
+        with unavailable_on_error(self.url):
             ids = await self._command(
                 "ZREVRANGEBYSCORE", self._key("finished"), "+inf",
                 f"({micros(finished_since)}", "LIMIT", 0, limit,
@@ -363,19 +316,19 @@ class RedisBackend(Backend):
         return durations
 
     async def reap(self, now: datetime) -> int:
-        with _unavailable_on_error(self.url):
+        with unavailable_on_error(self.url):
             return int(await self.scripts.recover(args=[self.prefix, micros(now), LEASE_EXPIRED]))
 
     async def reclaim(self, worker_ids: Sequence[str], why: str, now: datetime) -> int:
         if not worker_ids:
             return 0
         args: list[str | int] = [self.prefix, micros(now), why, *worker_ids]
-        with _unavailable_on_error(self.url):
+        with unavailable_on_error(self.url):
             return int(await self.scripts.recover(args=args))
 
     async def purge(self, finished_before: datetime, limit: int) -> int:
         args: list[str | int] = [self.prefix, micros(finished_before), limit]
-        with _unavailable_on_error(self.url):
+        with unavailable_on_error(self.url):
             return int(await self.scripts.purge(args=args))
 
     async def wait_for_work(self, queues: Sequence[str], timeout_s: float) -> None:
@@ -383,7 +336,7 @@ class RedisBackend(Backend):
             await self._events.listen()
         armed = self._waiters.arm_work()
         try:
-            with _unavailable_on_error(self.url):
+            with unavailable_on_error(self.url):
                 due = await self.scripts.due(args=[self.prefix, *queues])
         except BaseException:
             self._waiters.disarm(armed)
@@ -414,21 +367,21 @@ class RedisBackend(Backend):
             "threads": worker.threads,
             "info": worker.info,
         }
-        with _unavailable_on_error(self.url):
+        with unavailable_on_error(self.url):
             await self._command("HSET", self._key("workers"), worker.id, orjson.dumps(record))
 
     async def remove_worker(self, worker_id: str) -> None:
-        with _unavailable_on_error(self.url):
+        with unavailable_on_error(self.url):
             await self._command("HDEL", self._key("workers"), worker_id)
 
     async def workers(self) -> list[WorkerRecord]:
-        with _unavailable_on_error(self.url):
+        with unavailable_on_error(self.url):
             stored: dict[str, str] = await self._command("HGETALL", self._key("workers"))
         records = [_worker_record(orjson.loads(blob)) for blob in stored.values()]
         day_ago = utcnow() - timedelta(days=1)
         stale = [r.id for r in records if r.last_seen < day_ago]
         if stale:
-            with _unavailable_on_error(self.url):
+            with unavailable_on_error(self.url):
                 await self._command("HDEL", self._key("workers"), *stale)
         live = [r for r in records if r.id not in stale]
         return sorted(live, key=lambda r: (r.started_at, r.id))
@@ -439,7 +392,7 @@ class RedisBackend(Backend):
         index = self._key(f"status:{filter.status.value}" if filter.status else "ids")
         upper = f"({cursor}" if cursor is not None else "+"
         matched: list[Task] = []
-        with _unavailable_on_error(self.url):
+        with unavailable_on_error(self.url):
             while len(matched) <= limit:
                 ids: list[str] = await self._command(
                     "ZREVRANGEBYLEX", index, upper, "-", "LIMIT", 0, _LIST_CHUNK
