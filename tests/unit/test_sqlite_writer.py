@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 
 import pytest
 
 from conveyor.backends.sqlite import SQLiteBackend
 from conveyor.demo import builtin_registry
 from conveyor.service import Submitted, TaskRequest, TaskService
-from conveyor.task import Status
+from conveyor.task import Status, utcnow
 
 
 @pytest.mark.parametrize("caller", ["event loop", "sync thread"])
@@ -35,3 +36,29 @@ async def test_a_submit_waits_for_another_writers_lock(backend: SQLiteBackend, c
     [stored] = await asyncio.wait_for(submitting, 10)
     assert (await backend.get([stored.task.id]))[0] is not None
     assert (await backend.stats()).by_status[Status.PENDING] == 1
+
+
+async def test_an_idle_workers_claim_waits_for_another_writers_lock(
+    backend: SQLiteBackend,
+) -> None:
+    """A claim waits for another process's lock on the writer thread: the worker's
+    event loop runs on meanwhile, and the claim then takes the task."""
+    service = TaskService(backend, builtin_registry(), "node-a")
+    [submitted] = await service.submit([TaskRequest("echo")])
+    other = sqlite3.connect(backend.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        claiming = asyncio.ensure_future(
+            backend.claim("w1", ["default"], ["echo"], 10, 30.0, utcnow())
+        )
+        started = time.monotonic()
+        for _ in range(30):
+            await asyncio.sleep(0.01)
+        assert time.monotonic() - started < 2  # the loop ran on (blocked, it would take 30 s)
+        assert not claiming.done()
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    [claimed] = await asyncio.wait_for(claiming, 10)
+    assert claimed.id == submitted.task.id
+    assert claimed.status is Status.PROCESSING
