@@ -62,3 +62,35 @@ async def test_an_idle_workers_claim_waits_for_another_writers_lock(
     [claimed] = await asyncio.wait_for(claiming, 10)
     assert claimed.id == submitted.task.id
     assert claimed.status is Status.PROCESSING
+
+
+async def test_a_file_with_the_old_per_row_count_triggers_counts_each_submit_once(
+    db_url: str,
+) -> None:
+    """Files made before counts moved out of per-row insert triggers lose the triggers
+    on open, so a submit is not counted twice."""
+    first = SQLiteBackend(db_url)
+    await first.open()
+    await first.close()
+    old = sqlite3.connect(first.path, isolation_level=None)
+    old.executescript(
+        "CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks BEGIN"
+        " INSERT INTO task_counts (queue, status, n) VALUES (new.queue, new.status, 1)"
+        " ON CONFLICT (queue, status) DO UPDATE SET n = n + 1; END;"
+        "CREATE TRIGGER tasks_total_insert AFTER INSERT ON tasks BEGIN"
+        " INSERT INTO task_totals (event, n) VALUES ('submitted', 1)"
+        " ON CONFLICT (event) DO UPDATE SET n = n + 1; END;"
+    )
+    old.close()
+    backend = SQLiteBackend(db_url)
+    await backend.open()
+    try:
+        service = TaskService(backend, builtin_registry(), "node-a")
+        await service.submit([TaskRequest("echo"), TaskRequest("echo")], batch=True)
+        await service.submit([TaskRequest("echo", idempotency_key="k")])
+        await service.submit([TaskRequest("echo", idempotency_key="k")])  # the same task
+        stats = await backend.stats()
+        assert stats.by_status[Status.PENDING] == 3
+        assert stats.totals["submitted"] == 3
+    finally:
+        await backend.close()

@@ -34,6 +34,7 @@ from conveyor.backends.sqlite.rows import (
     COLUMNS,
     INSERT,
     INSERT_KEYED,
+    count_inserted,
     placeholders,
     row_to_task,
     task_row,
@@ -149,12 +150,12 @@ class SQLiteBackend(Backend):
         rows = [task_row(task) for task in tasks]
 
         def insert(c: sqlite3.Connection, changes: Changes) -> list[Task]:
-            stored: list[Task] = []
-            plain = [row for row, task in zip(rows, tasks, strict=True) if not task.idempotency_key]
-            if len(plain) == len(rows):
+            changes.work = True
+            if not any(task.idempotency_key for task in tasks):
                 c.executemany(INSERT, rows)
-                changes.work = True
+                count_inserted(c, tasks)
                 return list(tasks)
+            stored: list[Task] = []
             for row, task in zip(rows, tasks, strict=True):
                 if task.idempotency_key is None:
                     c.execute(INSERT, row)
@@ -167,7 +168,9 @@ class SQLiteBackend(Backend):
                         (task.idempotency_key,),
                     ).fetchone()
                     stored.append(row_to_task(existing))
-            changes.work = True
+            count_inserted(
+                c, [task for task, kept in zip(tasks, stored, strict=True) if kept is task]
+            )
             return stored
 
         def insert_checked(c: sqlite3.Connection, changes: Changes) -> list[Task]:

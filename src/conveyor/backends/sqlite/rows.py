@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -19,6 +22,27 @@ INSERT = f"INSERT INTO tasks ({COLUMNS}) VALUES ({', '.join('?' * 25)})"
 INSERT_KEYED = (
     INSERT + " ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
 )
+
+
+# The counts and totals of newly inserted tasks, one statement per queue and status
+# (not one trigger per row: see schema.sql).
+COUNT_INSERTED = (
+    "INSERT INTO task_counts (queue, status, n) VALUES (?, ?, ?)"
+    " ON CONFLICT (queue, status) DO UPDATE SET n = n + excluded.n"
+)
+TOTAL_INSERTED = (
+    "INSERT INTO task_totals (event, n) VALUES ('submitted', ?)"
+    " ON CONFLICT (event) DO UPDATE SET n = n + excluded.n"
+)
+
+
+def count_inserted(c: sqlite3.Connection, inserted: Sequence[Task]) -> None:
+    """Add freshly inserted tasks to the counts and totals, in the same transaction."""
+    if not inserted:
+        return
+    groups = Counter((task.queue, task.status.value) for task in inserted)
+    c.executemany(COUNT_INSERTED, [(queue, status, n) for (queue, status), n in groups.items()])
+    c.execute(TOTAL_INSERTED, (len(inserted),))
 
 
 def row_to_task(row: tuple[Any, ...]) -> Task:

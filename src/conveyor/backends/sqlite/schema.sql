@@ -46,10 +46,9 @@ CREATE TABLE IF NOT EXISTS task_counts (
     PRIMARY KEY (queue, status)
 ) WITHOUT ROWID;
 
-CREATE TRIGGER IF NOT EXISTS tasks_count_insert AFTER INSERT ON tasks BEGIN
-    INSERT INTO task_counts (queue, status, n) VALUES (new.queue, new.status, 1)
-        ON CONFLICT (queue, status) DO UPDATE SET n = n + 1;
-END;
+-- Inserts add to the counts once per submit (see rows.COUNT_INSERTED), not by a trigger
+-- per row, which halved the rows a bulk submit could insert per second.
+DROP TRIGGER IF EXISTS tasks_count_insert;
 
 CREATE TRIGGER IF NOT EXISTS tasks_count_update AFTER UPDATE OF status ON tasks
 WHEN old.status <> new.status BEGIN
@@ -69,10 +68,7 @@ CREATE TABLE IF NOT EXISTS task_totals (
     n     INTEGER NOT NULL
 ) WITHOUT ROWID;
 
-CREATE TRIGGER IF NOT EXISTS tasks_total_insert AFTER INSERT ON tasks BEGIN
-    INSERT INTO task_totals (event, n) VALUES ('submitted', 1)
-        ON CONFLICT (event) DO UPDATE SET n = n + 1;
-END;
+DROP TRIGGER IF EXISTS tasks_total_insert;  -- as tasks_count_insert
 
 CREATE TRIGGER IF NOT EXISTS tasks_total_update AFTER UPDATE OF status ON tasks
 WHEN old.status <> new.status BEGIN
