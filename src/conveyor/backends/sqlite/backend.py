@@ -27,7 +27,7 @@ from conveyor.backends.base import (
     TaskFilter,
     WorkerRecord,
 )
-from conveyor.backends.encoding import dumps, from_micros, micros
+from conveyor.backends.encoding import micros
 from conveyor.backends.sqlite.batches import BACK_TO_PENDING, CLAIMED, FINISH, HELD, outcome_values
 from conveyor.backends.sqlite.notify import Broadcast, notify_dir
 from conveyor.backends.sqlite.rows import (
@@ -40,6 +40,7 @@ from conveyor.backends.sqlite.rows import (
     task_row,
 )
 from conveyor.backends.sqlite.thread import Changes, DbThread
+from conveyor.backends.sqlite.workers import read_workers, recording, removing
 from conveyor.backends.waiters import Waiters, wait_armed, wait_until_final
 from conveyor.errors import BackendUnavailable, InvalidTask
 from conveyor.task import JSONObject, Status, Task
@@ -446,54 +447,13 @@ class SQLiteBackend(Backend):
         return await wait_until_final(self._waiters, task_id, timeout_s, fetch)
 
     async def record_worker(self, worker: WorkerRecord) -> None:
-        row = (
-            worker.id,
-            worker.node,
-            worker.pid,
-            micros(worker.started_at),
-            micros(worker.last_seen),
-            dumps(worker.threads),
-            dumps(worker.info),
-        )
-        day_ago = micros(worker.last_seen) - 86_400_000_000
-
-        def upsert(c: sqlite3.Connection, _: Changes) -> None:
-            c.execute(
-                "INSERT INTO workers (id, node, pid, started_us, last_seen_us, threads, info)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
-                " last_seen_us = excluded.last_seen_us, threads = excluded.threads,"
-                " info = excluded.info",
-                row,
-            )
-            c.execute("DELETE FROM workers WHERE last_seen_us < ?", (day_ago,))
-
-        await self._writer.run(upsert, durable=False)
+        await self._writer.run(recording(worker), durable=False)
 
     async def remove_worker(self, worker_id: str) -> None:
-        await self._writer.run(
-            lambda c, _: c.execute("DELETE FROM workers WHERE id = ?", (worker_id,))
-        )
+        await self._writer.run(removing(worker_id))
 
     async def workers(self) -> list[WorkerRecord]:
-        def fetch(c: sqlite3.Connection, _: Changes) -> list[WorkerRecord]:
-            rows = c.execute(
-                "SELECT id, node, pid, started_us, last_seen_us, threads, info FROM workers"
-                " ORDER BY started_us, id"
-            ).fetchall()
-            return [
-                WorkerRecord(
-                    id=r[0],
-                    node=r[1],
-                    pid=r[2],
-                    started_at=from_micros(r[3]),
-                    last_seen=from_micros(r[4]),
-                    threads=orjson.loads(r[5]),
-                    info=orjson.loads(r[6]),
-                )
-                for r in rows
-            ]
-
-        return await self._reader.run(fetch)
+        return await self._reader.run(read_workers)
 
     async def list(self, filter: TaskFilter, cursor: str | None, limit: int) -> Page:
         clauses, params = [], []
