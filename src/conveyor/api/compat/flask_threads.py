@@ -11,6 +11,7 @@ import os
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from conveyor.api.compat.bodies import refuse_unknown_keys
 from conveyor.api.responses import json_response
 from conveyor.api.system import worker_list
 from conveyor.errors import InvalidTask
@@ -34,12 +35,7 @@ def task_data_request(
 ) -> TaskRequest:
     """The task a seed-000 body asks for: `type` picks the handler and the other fields
     are its payload; an unknown or missing type goes to `default` with every field."""
-    unknown = sorted(set(body) - _ACCEPTED_KEYS)
-    if unknown:
-        raise InvalidTask(
-            f"{unknown[0]}: not accepted beside task_data (only task_data and priority)",
-            field=unknown[0],
-        )
+    refuse_unknown_keys(body, _ACCEPTED_KEYS, "the body holds task_data and priority only")
     data = body["task_data"]
     if not isinstance(data, dict):
         raise InvalidTask("task_data must be a JSON object", field="task_data")

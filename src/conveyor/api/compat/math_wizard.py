@@ -12,6 +12,7 @@ import time
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from conveyor.api.compat.bodies import refuse_unknown_keys
 from conveyor.api.problems import problem
 from conveyor.api.responses import json_response
 from conveyor.config import redact
@@ -48,11 +49,7 @@ def json_number(value: object, field: str) -> Number:
 
 
 def add_request(body: JSONObject, idempotency_key: str | None) -> TaskRequest:
-    extra = sorted(set(body) - {"a", "b"})
-    if extra:
-        raise InvalidTask(
-            f'{extra[0]}: not accepted; the body is {{"a": n, "b": n}}', field=extra[0]
-        )
+    refuse_unknown_keys(body, {"a", "b"}, 'the body is {"a": n, "b": n}')
     payload = {name: json_number(body.get(name), name) for name in ("a", "b")}
     return TaskRequest(type=ADD_TYPE, payload=payload, idempotency_key=idempotency_key)
 

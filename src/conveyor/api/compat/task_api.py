@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from conveyor.api.compat.bodies import refuse_unknown_keys
 from conveyor.api.problems import problem
 from conveyor.api.responses import json_response
 from conveyor.errors import InvalidTask, TaskFinished
@@ -22,10 +23,8 @@ CONTENT_TYPE = "content"
 
 
 def content_request(body: JSONObject, seconds: float, idempotency_key: str | None) -> TaskRequest:
-    if set(body) != {"content"}:
-        extra = sorted(set(body) - {"content"})[0]
-        raise InvalidTask(f'{extra}: not accepted; the body is {{"content": "..."}}', field=extra)
-    if not isinstance(body["content"], str):
+    refuse_unknown_keys(body, {"content"}, 'the body is {"content": "..."}')
+    if not isinstance(body.get("content"), str):
         raise InvalidTask("content must be a string", field="content")
     return TaskRequest(
         type=CONTENT_TYPE,
