@@ -21,9 +21,9 @@ CHUNK = 1000
 
 
 class ConveyorSQLite(System):
-    """Two worker processes on one file: since claims and finishes went to a few batch
-    statements each, the write lock is rarely in contention, and the handlers (the
-    probe's Redis call) then run on both cores (see bench/README.md)."""
+    """Two worker processes on one file: claims and finishes are a few batch statements
+    each and a writer waits for the other's lock in sub-ms steps, so the second process
+    runs handlers (the probe's Redis call) on the second core (see bench/README.md)."""
 
     has_bulk = True
     WORKER_PROCESSES = 2

@@ -34,7 +34,6 @@ class App:
         self._portal: Portal | None = None
         self._blocking_service: TaskService | None = None
         """The portal loop's service, used by sync submits from any thread."""
-        self._blocking_supported = True
         self.metrics = Metrics()
 
     def task(
@@ -103,20 +102,11 @@ class App:
         return handle
 
     def _submit_blocking(self, requests: list[TaskRequest], *, batch: bool) -> list[TaskHandle]:
-        """Submit from sync code: in the caller's thread where the backend can (SQLite
-        commits there, Redis runs its script there: no hand-off instead of three through
-        the portal's loop), else through the portal."""
+        """Submit from sync code, in the caller's thread (SQLite commits there, Redis runs
+        its script there): no hand-off, where the portal's loop took three."""
         if self._blocking_service is None:
             self._blocking_service = self.portal.call(self.service())
-        service = self._blocking_service
-        submitted = None
-        if self._blocking_supported:
-            try:
-                submitted = service.submit_blocking(requests, batch=batch)
-            except NotImplementedError:
-                self._blocking_supported = False
-        if submitted is None:
-            submitted = self.portal.call(service.submit(requests, batch=batch))
+        submitted = self._blocking_service.submit_blocking(requests, batch=batch)
         return [TaskHandle(self, s.task, s.created) for s in submitted]
 
     async def asubmit_many(

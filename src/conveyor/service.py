@@ -145,7 +145,7 @@ class TaskService:
         self, requests: Sequence[TaskRequest], *, batch: bool = False
     ) -> list[Submitted]:
         """`submit` from a thread outside any event loop, through the backend's blocking
-        path; NotImplementedError (nothing stored) where the backend has none."""
+        path (its own transaction: it does not join this service's group commit)."""
         tasks = self._build_all(requests, batch)
         return self._submitted(tasks, self.backend.submit_blocking(tasks))
 

@@ -5,8 +5,11 @@ whether the submit comes from an event loop or from a sync caller's own thread."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -16,13 +19,23 @@ from conveyor.service import Submitted, TaskRequest, TaskService
 from conveyor.task import Status, utcnow
 
 
+@contextlib.contextmanager
+def another_writer(path: Path) -> Iterator[None]:
+    """Hold the file's write lock, as another process writing would."""
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        other.execute("COMMIT")
+        other.close()
+
+
 @pytest.mark.parametrize("caller", ["event loop", "sync thread"])
 async def test_a_submit_waits_for_another_writers_lock(backend: SQLiteBackend, caller: str) -> None:
     service = TaskService(backend, builtin_registry(), "node-a")
     requests = [TaskRequest("echo")]
-    other = sqlite3.connect(backend.path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")  # another process writing
-    try:
+    with another_writer(backend.path):
         submitting: asyncio.Future[list[Submitted]] = asyncio.ensure_future(
             service.submit(requests)
             if caller == "event loop"
@@ -30,9 +43,6 @@ async def test_a_submit_waits_for_another_writers_lock(backend: SQLiteBackend, c
         )
         await asyncio.sleep(0.3)
         assert not submitting.done()  # neither stored nor failed: waiting
-    finally:
-        other.execute("COMMIT")
-        other.close()
     [stored] = await asyncio.wait_for(submitting, 10)
     assert (await backend.get([stored.task.id]))[0] is not None
     assert (await backend.stats()).by_status[Status.PENDING] == 1
@@ -45,9 +55,7 @@ async def test_an_idle_workers_claim_waits_for_another_writers_lock(
     event loop runs on meanwhile, and the claim then takes the task."""
     service = TaskService(backend, builtin_registry(), "node-a")
     [submitted] = await service.submit([TaskRequest("echo")])
-    other = sqlite3.connect(backend.path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
+    with another_writer(backend.path):
         claiming = asyncio.ensure_future(
             backend.claim("w1", ["default"], ["echo"], 10, 30.0, utcnow())
         )
@@ -56,9 +64,6 @@ async def test_an_idle_workers_claim_waits_for_another_writers_lock(
             await asyncio.sleep(0.01)
         assert time.monotonic() - started < 2  # the loop ran on (blocked, it would take 30 s)
         assert not claiming.done()
-    finally:
-        other.execute("COMMIT")
-        other.close()
     [claimed] = await asyncio.wait_for(claiming, 10)
     assert claimed.id == submitted.task.id
     assert claimed.status is Status.PROCESSING

@@ -144,12 +144,11 @@ class Backend(ABC):
         already stored raises InvalidTask and stores nothing.
         """
 
+    @abstractmethod
     def submit_blocking(self, tasks: Sequence[Task]) -> list[Task]:
         """`submit`, for a caller outside any event loop (a sync producer), in the
-        caller's thread: it spares that caller two thread hand-offs per call. Optional:
-        NotImplementedError where a backend has no such path (callers then use
-        `submit` on an event loop). Call `open` first."""
-        raise NotImplementedError
+        caller's thread: it spares that caller the thread hand-offs of reaching an event
+        loop and back. Call `open` first."""
 
     @abstractmethod
     async def claim(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from importlib import resources
 
@@ -11,6 +12,7 @@ from redis.commands.core import AsyncScript
 _NAMES = ("submit", "claim", "extend", "finish", "transition", "recover", "purge", "due")
 
 
+@functools.cache
 def _source(name: str) -> str:
     return resources.files("conveyor.backends.redis").joinpath("lua", f"{name}.lua").read_text()
 

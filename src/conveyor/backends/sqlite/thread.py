@@ -73,8 +73,9 @@ class DbThread:
         self._transactional = transactional
         self._on_commit = on_commit
         self._synchronous = synchronous
-        self._current_synchronous: dict[int, str] = {}
-        # A second connection for `run_here`, used by one calling thread at a time.
+        self._current_synchronous = synchronous  # of this thread's own connection
+        # A second connection for `run_here`, used by one calling thread at a time; it
+        # runs durable jobs only, so it stays at the configured `synchronous`.
         self._here: sqlite3.Connection | None = None
         self._here_lock = threading.Lock()
         self._jobs: queue.SimpleQueue[_Queued[object] | None] = queue.SimpleQueue()
@@ -159,6 +160,7 @@ class DbThread:
                         break
                     batch.append(more)
                 if self._transactional:
+                    self._set_synchronous(connection, any(item.durable for item in batch))
                     self._run_transaction(connection, batch)
                 else:
                     for item in batch:
@@ -174,7 +176,6 @@ class DbThread:
         outcomes: list[tuple[object, BaseException | None]] = []
         committed = Changes()
         single = len(batch) == 1
-        self._set_synchronous(connection, any(item.durable for item in batch))
         try:
             _begin(connection)
             for item in batch:
@@ -211,9 +212,9 @@ class DbThread:
 
     def _set_synchronous(self, connection: sqlite3.Connection, durable: bool) -> None:
         wanted = self._synchronous if durable or self._synchronous != "FULL" else "NORMAL"
-        if wanted != self._current_synchronous.get(id(connection), self._synchronous):
+        if wanted != self._current_synchronous:
             connection.execute(f"PRAGMA synchronous={wanted}")
-            self._current_synchronous[id(connection)] = wanted
+            self._current_synchronous = wanted
 
 
 def _begin(connection: sqlite3.Connection) -> None:
