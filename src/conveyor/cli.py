@@ -205,7 +205,7 @@ def serve(
     handle_exit = server.handle_exit
 
     def stop(sig: int, frame: FrameType | None) -> None:
-        asgi_app.state.close_streams()  # open dashboards would hold the graceful stop
+        asgi_app.close_streams()  # open dashboards would hold the graceful stop
         handle_exit(sig, frame)
 
     server.handle_exit = stop  # type: ignore[method-assign]

@@ -24,8 +24,8 @@ async def test_an_unexpected_error_is_a_counted_500_problem() -> None:
         raise RuntimeError(f"boom {n}")
 
     metrics = Metrics()
-    install(app, Settings(max_concurrent_requests=4), metrics)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    served = install(app, Settings(max_concurrent_requests=4), metrics, app)
+    transport = httpx.ASGITransport(app=served, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         response = await client.get("/boom/1")
         assert response.status_code == 500

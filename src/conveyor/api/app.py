@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conveyor import web
 from conveyor.api import ingest, problems, system, tasks
@@ -21,7 +22,24 @@ from conveyor.ingest.streams import IngestCollector, Ingestion
 from conveyor.node import Node
 
 
-def create_app(node: Node) -> FastAPI:
+class HttpApp:
+    """What uvicorn serves: Conveyor's own raw-ASGI layers (request metrics, backpressure,
+    sessions, the submit fast path) in front of the FastAPI app, so the hot route skips
+    the framework's whole stack (its telemetry check, error and body-limit layers) and the
+    framework serves the rest. (FastAPI's `add_middleware` would put these layers inside
+    its own, which then run for every request.)"""
+
+    def __init__(self, framework: FastAPI, front: ASGIApp, close_streams: Callable[[], None]):
+        self.framework = framework
+        self.front = front
+        self.close_streams = close_streams
+        """Called by `serve` when a stop begins: open dashboards would hold the stop."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.front(scope, receive, send)
+
+
+def create_app(node: Node) -> HttpApp:
     """The HTTP app; starting it starts the node (backend, workers), stopping stops it."""
 
     settings = node.settings
@@ -65,11 +83,5 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(dashboard_routes.router())
     app.include_router(dashboard_api.router(sampler, hub))
     app.add_middleware(BodySizeLimit, max_bytes=node.settings.max_body_bytes)
-    # Added late, so it runs early: the hot submit route skips the framework's routing.
-    app.add_middleware(
-        SubmitFastPath, service=node.service, max_body_bytes=node.settings.max_body_bytes
-    )
-    # Last, so outermost: request metrics, backpressure and sessions see every request.
-    web.install(app, node.settings, node.metrics)
-    app.state.close_streams = hub.close_streams  # called by `serve` when a stop begins
-    return app
+    hot = SubmitFastPath(app, service=node.service, max_body_bytes=node.settings.max_body_bytes)
+    return HttpApp(app, web.install(app, node.settings, node.metrics, hot), hub.close_streams)

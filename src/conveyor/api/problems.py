@@ -78,6 +78,13 @@ def error_response(error: ConveyorError, instance: str | None = None) -> Respons
     return problem(500, "internal-error", "Internal error", error.message, instance)
 
 
+def internal_error(instance: str | None = None) -> Response:
+    """The answer to an error nobody anticipated; the details go to the server's log."""
+    return problem(
+        500, "internal-error", "Internal error", "the server failed; see its log", instance
+    )
+
+
 def _location(loc: tuple[Any, ...]) -> str:
     parts = [str(part) for part in loc if part not in ("body",)]
     if parts and parts[0] in ("query", "path", "header"):
@@ -113,13 +120,7 @@ def install(app: FastAPI) -> None:
         return response
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        return problem(
-            500,
-            "internal-error",
-            "Internal error",
-            "the server failed; see its log",
-            request.url.path,
-        )
+        return internal_error(request.url.path)
 
     app.add_exception_handler(ConveyorError, on_conveyor_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
@@ -44,11 +45,13 @@ def shown(task: Task, node_id: str) -> dict[str, Any]:
     return {**task.to_json(), "checked_by": node_id}
 
 
-def submitted_response(results: list[Submitted], batch: bool, node_id: str) -> Response:
+def submitted_answer(results: list[Submitted], batch: bool, node_id: str) -> tuple[int, bytes]:
+    """The status and JSON body of a submit's answer: 201, or 200 when an idempotency key
+    matched an earlier task (a single submit)."""
     if batch:
-        return json_response({"tasks": [shown(r.task, node_id) for r in results]}, 201)
+        return 201, orjson.dumps({"tasks": [shown(r.task, node_id) for r in results]})
     [result] = results
-    return json_response(shown(result.task, node_id), 201 if result.created else 200)
+    return 201 if result.created else 200, orjson.dumps(shown(result.task, node_id))
 
 
 def router(service: TaskService, max_wait_s: float) -> APIRouter:
@@ -65,9 +68,10 @@ def router(service: TaskService, max_wait_s: float) -> APIRouter:
         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     ) -> Response:
         requests, batch = parse_submit(await read_json(request), idempotency_key, service.registry)
-        return submitted_response(
+        status, body = submitted_answer(
             await service.submit(requests, batch=batch), batch, service.node_id
         )
+        return Response(body, status, media_type="application/json")
 
     @api.get("/tasks", summary="Counts by status and one page of tasks, newest first")
     async def list_tasks(

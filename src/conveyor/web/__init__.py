@@ -4,6 +4,7 @@ and backpressure, installed on the app in one call."""
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from conveyor.config import Settings
 from conveyor.metrics import Metrics
@@ -18,9 +19,10 @@ from conveyor.web.static import StaticFolder
 __all__ = ["install"]
 
 
-def install(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
-    """Add the routes and middleware. Call it after every other middleware is added: the
-    request metrics must be outermost, to count what every other layer answers."""
+def install(app: FastAPI, settings: Settings, metrics: Metrics, inner: ASGIApp) -> ASGIApp:
+    """Add the routes to `app`, and return `inner` wrapped in the layers that must see
+    every request: request metrics outermost, to count what every other layer answers,
+    then backpressure, then sessions."""
     cache = FileCache(
         settings.static_cache_max_bytes,
         settings.static_cache_max_file_bytes,
@@ -32,12 +34,8 @@ def install(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
         app.mount("/static", StaticFolder(settings.static_dir, cache), name="static")
     visitors = VisitorEstimate()
     metrics.http_visitors.set_function(visitors.estimate)
-    app.add_middleware(SessionCookies, visitors=visitors)
+    layered: ASGIApp = SessionCookies(inner, visitors=visitors)
     metrics.http_limit.set(settings.max_concurrent_requests)
     if settings.max_concurrent_requests:
-        app.add_middleware(
-            ConcurrencyLimit, limit=settings.max_concurrent_requests, metrics=metrics
-        )
-    app.add_middleware(
-        RequestMetrics, metrics=metrics, devices=DeviceClassifier(), router=app.router
-    )
+        layered = ConcurrencyLimit(layered, limit=settings.max_concurrent_requests, metrics=metrics)
+    return RequestMetrics(layered, metrics=metrics, devices=DeviceClassifier(), router=app.router)
