@@ -1,6 +1,7 @@
 """The SQLite writer shares the file with other processes' writers: it waits for their
 write lock (in short steps of its own, not SQLite's 1-100 ms sleeps) rather than failing,
-whether the submit comes from an event loop or from a sync caller's own thread."""
+whether the submit comes from an event loop or from a sync caller's own thread; and its
+multi-row inserts store batches of any size whole."""
 
 from __future__ import annotations
 
@@ -99,3 +100,21 @@ async def test_a_file_with_the_old_per_row_count_triggers_counts_each_submit_onc
         assert stats.totals["submitted"] == 3
     finally:
         await backend.close()
+
+
+async def test_a_batch_of_any_size_is_stored_whole_in_order(backend: SQLiteBackend) -> None:
+    """Rows go in by multi-row statements of power-of-two sizes (at most 256 rows each):
+    every size splits into statements that store each task once."""
+    service = TaskService(backend, builtin_registry(), "node-a")
+    submitted = 0
+    for size in (1, 3, 255, 256, 257, 600):
+        requests = [TaskRequest("echo", {"n": n}) for n in range(size)]
+        tasks = [s.task for s in await service.submit(requests, batch=True)]
+        submitted += size
+        stored = await backend.get([task.id for task in tasks])
+        assert [task.payload if task else None for task in stored] == [
+            {"n": n} for n in range(size)
+        ]
+    stats = await backend.stats()
+    assert stats.by_status[Status.PENDING] == submitted
+    assert stats.totals["submitted"] == submitted

@@ -35,6 +35,7 @@ from conveyor.backends.sqlite.rows import (
     INSERT,
     INSERT_KEYED,
     count_inserted,
+    insert_rows,
     placeholders,
     row_to_task,
     task_row,
@@ -153,7 +154,7 @@ class SQLiteBackend(Backend):
         def insert(c: sqlite3.Connection, changes: Changes) -> list[Task]:
             changes.work = True
             if not any(task.idempotency_key for task in tasks):
-                c.executemany(INSERT, rows)
+                insert_rows(c, rows)
                 count_inserted(c, tasks)
                 return list(tasks)
             stored: list[Task] = []

