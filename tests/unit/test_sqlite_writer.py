@@ -1,7 +1,7 @@
 """The SQLite writer shares the file with other processes' writers: it waits for their
 write lock (in short steps of its own, not SQLite's 1-100 ms sleeps) rather than failing,
 whether the submit comes from an event loop or from a sync caller's own thread; and its
-multi-row inserts store batches of any size whole."""
+multi-row inserts store batches of any size whole; and it checkpoints when idle."""
 
 from __future__ import annotations
 
@@ -118,3 +118,24 @@ async def test_a_batch_of_any_size_is_stored_whole_in_order(backend: SQLiteBacke
     stats = await backend.stats()
     assert stats.by_status[Status.PENDING] == submitted
     assert stats.totals["submitted"] == submitted
+
+
+@pytest.mark.parametrize("caller", ["event loop", "sync thread"])
+async def test_commits_are_checkpointed_once_the_writer_is_idle(
+    backend: SQLiteBackend, caller: str
+) -> None:
+    """Committed pages reach the database file soon after the writes stop, well before
+    SQLite's automatic threshold (1,000 WAL pages), which made the commit that crossed it
+    wait for the checkpoint."""
+    service = TaskService(backend, builtin_registry(), "node-a")
+    requests = [TaskRequest("echo", {"n": n}) for n in range(300)]
+    before = backend.path.stat().st_size
+    if caller == "event loop":
+        await service.submit(requests, batch=True)
+    else:
+        await asyncio.to_thread(service.submit_blocking, requests, batch=True)
+    for _ in range(500):  # up to 5 s
+        if backend.path.stat().st_size > before:
+            break
+        await asyncio.sleep(0.01)
+    assert backend.path.stat().st_size > before  # the new pages left the WAL
