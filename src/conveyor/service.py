@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -159,8 +160,8 @@ class TaskService:
         return [self.build(r, now, f"tasks[{i}]." if batch else "") for i, r in enumerate(requests)]
 
     def _submitted(self, tasks: list[Task], stored: list[Task]) -> list[Submitted]:
-        for task in tasks:
-            self.metrics.submitted.labels(task.type).inc()
+        for task_type, count in Counter(task.type for task in tasks).items():
+            self.metrics.submitted.labels(task_type).inc(count)  # once a type, not a task
         return [Submitted(s, s.id == t.id) for s, t in zip(stored, tasks, strict=True)]
 
     async def _commit(self, tasks: list[Task]) -> list[Task]:
