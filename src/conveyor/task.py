@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -43,8 +44,13 @@ def utcnow() -> datetime:
 
 def format_time(value: datetime | None) -> str | None:
     """RFC 3339 in UTC with microseconds and a `Z`, e.g. 2024-10-28T08:04:08.990161Z."""
-    if value is None:
-        return None
+    return None if value is None else _format_time(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _format_time(value: datetime) -> str:
+    # Cached: the tasks of one submit share their created and run times, so a batch's
+    # answer formats one time, not two per task (isoformat was 6% of a 100-task POST).
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
     return value.isoformat(timespec="microseconds")[:-6] + "Z"  # "+00:00" -> "Z"
