@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from datetime import timedelta
 
 import pytest
@@ -80,3 +81,19 @@ async def test_a_blocking_submit_stores_like_submit(backend: Backend, make_task:
     with pytest.raises(InvalidTask):
         await asyncio.to_thread(backend.submit_blocking, [fresh, task])
     assert await backend.get([fresh.id]) == [None]
+
+
+async def test_blocking_submits_from_many_threads_at_once_all_land(
+    backend: Backend, make_task: MakeTask
+) -> None:
+    """Threads that find the fast path taken by another (SQLite's caller-thread commit,
+    Redis's dedicated connection) go the shared way instead: every task is stored once."""
+    batches = [[make_task() for _ in range(5)] for _ in range(40)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        stored = await asyncio.gather(
+            *(asyncio.wrap_future(pool.submit(backend.submit_blocking, b)) for b in batches)
+        )
+    assert stored == batches
+    ids = [task.id for batch in batches for task in batch]
+    assert None not in await backend.get(ids)
+    assert (await backend.stats()).by_status[Status.PENDING] == len(ids)

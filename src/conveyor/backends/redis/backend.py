@@ -139,8 +139,8 @@ class RedisBackend(Backend):
     def submit_blocking(self, tasks: Sequence[Task]) -> list[Task]:
         if not tasks:
             return []
-        blocking = self._blocking_client()
         with unavailable_on_error(self.url):
+            blocking = self._blocking_client()
             ids = blocking.submit(self._submit_args(tasks))
             self._waiters.notify_work()
             existing = _already_stored(ids, tasks)
