@@ -139,3 +139,19 @@ async def test_commits_are_checkpointed_once_the_writer_is_idle(
             break
         await asyncio.sleep(0.01)
     assert backend.path.stat().st_size > before  # the new pages left the WAL
+
+
+async def test_claims_from_two_event_loops_each_take_a_task(backend: SQLiteBackend) -> None:
+    """An idle claim runs on its caller's thread on a connection of that thread's own; a
+    claim from another thread's event loop queues for the writer thread instead."""
+    service = TaskService(backend, builtin_registry(), "node-a")
+    await service.submit([TaskRequest("echo"), TaskRequest("echo")], batch=True)
+
+    async def claim(worker: str) -> list[str]:
+        return [t.id for t in await backend.claim(worker, ["default"], ["echo"], 1, 30, utcnow())]
+
+    here = await claim("w1")
+    there = await asyncio.to_thread(asyncio.run, claim("w2"))
+    assert len(here) == len(there) == 1
+    assert here != there
+    assert (await backend.stats()).by_status[Status.PROCESSING] == 2

@@ -40,7 +40,7 @@ from conveyor.backends.sqlite.rows import (
     row_to_task,
     task_row,
 )
-from conveyor.backends.sqlite.thread import Changes, DbThread
+from conveyor.backends.sqlite.thread import Changes, DbThread, WriterBusy
 from conveyor.backends.sqlite.workers import read_workers, recording, removing
 from conveyor.backends.waiters import Waiters, wait_armed, wait_until_final
 from conveyor.errors import BackendUnavailable, InvalidTask
@@ -216,7 +216,10 @@ class SQLiteBackend(Backend):
             return [row_to_task(row) for row in orjson.loads(claimed)]
 
         # A claim lost to a power cut leaves the task pending, as if never claimed.
-        tasks = await self._writer.run(take, durable=False)
+        try:
+            tasks = self._writer.run_inline(take)
+        except WriterBusy:
+            tasks = await self._writer.run(take, durable=False)
         tasks.sort(key=lambda task: (-task.priority, task.id))
         return tasks
 

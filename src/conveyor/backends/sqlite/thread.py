@@ -62,6 +62,10 @@ class Changes:
 Job = Callable[[sqlite3.Connection, Changes], T]
 
 
+class WriterBusy(Exception):
+    """`run_inline` found the writer (or another process) mid-transaction."""
+
+
 class _Signal(enum.Enum):
     STOP = "stop"
     WAKE = "wake"  # `run_here` committed: the writer should checkpoint once idle
@@ -97,6 +101,10 @@ class DbThread:
         # runs durable jobs only, so it stays at the configured `synchronous`.
         self._here: sqlite3.Connection | None = None
         self._here_lock = threading.Lock()
+        # A third, for `run_inline`: the first thread to call it, non-durable jobs only.
+        self._inline: sqlite3.Connection | None = None
+        self._inline_thread: int | None = None
+        self._inline_owner_lock = threading.Lock()
         self._jobs: queue.SimpleQueue[_Queued[object] | _Signal] = queue.SimpleQueue()
         self._commits_unchecked = 0
         """Commits since the last checkpoint, by either connection."""
@@ -115,6 +123,9 @@ class DbThread:
             if self._here is not None:
                 self._here.close()
                 self._here = None
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
 
     async def run(self, job: Job[T], *, durable: bool = True) -> T:
         """Run `job`; `durable=False` lets a transaction holding only such jobs skip the
@@ -145,11 +156,49 @@ class DbThread:
                     raise BackendUnavailable(self._url, str(exc)) from exc
             item = _Queued(job, concurrent.futures.Future[T](), durable=True)
             self._run_transaction(self._here, [item])  # type: ignore[list-item]
-            if self._commits_unchecked == 1:
-                self._jobs.put(_Signal.WAKE)
+            self._wake_to_checkpoint()
         finally:
             self._here_lock.release()
         return item.future.result()
+
+    def run_inline(self, job: Job[T]) -> T:
+        """Run a non-durable `job` (one a power cut may undo) in its own transaction on
+        the calling thread, now, if nothing else is writing: WriterBusy otherwise, and the
+        caller queues it as usual. An idle worker's claim takes this path, sparing two
+        thread hand-offs between a wake-up and the task starting. Only the first thread
+        to call it gets this path (its connection is not shared); others queue."""
+        if not self._transactional or not self._jobs.empty() or not self._thread.is_alive():
+            raise WriterBusy
+        caller = threading.get_ident()
+        if self._inline_thread != caller:
+            with self._inline_owner_lock:  # two first callers at once: one wins
+                if self._inline_thread is None:
+                    self._inline_thread = caller
+            if self._inline_thread != caller:
+                raise WriterBusy
+        if self._inline is None:
+            try:
+                self._inline = self._connect_writer()
+                self._inline.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.Error as exc:
+                raise BackendUnavailable(self._url, str(exc)) from exc
+        connection = self._inline
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
+                raise WriterBusy from None
+            raise BackendUnavailable(self._url, str(exc)) from exc
+        item = _Queued(job, concurrent.futures.Future[T](), durable=False)
+        self._finish_transaction(connection, [item])  # type: ignore[list-item]
+        self._wake_to_checkpoint()
+        return item.future.result()
+
+    def _wake_to_checkpoint(self) -> None:
+        """After a commit on another thread's connection: the writer, perhaps waiting for
+        jobs with no timeout, should checkpoint once idle."""
+        if self._commits_unchecked == 1:
+            self._jobs.put(_Signal.WAKE)
 
     def _connect_writer(self) -> sqlite3.Connection:
         connection = self._connect()
@@ -208,11 +257,24 @@ class DbThread:
     def _run_transaction(
         self, connection: sqlite3.Connection, batch: list[_Queued[object]]
     ) -> None:
+        try:
+            _begin(connection)
+        except sqlite3.Error as exc:
+            failure = BackendUnavailable(self._url, str(exc))
+            for item in batch:
+                _settle(item, None, failure)
+            return
+        self._finish_transaction(connection, batch)
+
+    def _finish_transaction(
+        self, connection: sqlite3.Connection, batch: list[_Queued[object]]
+    ) -> None:
+        """Run the jobs of a transaction begun on `connection`, each in a savepoint when
+        there are several, commit, notify, and settle their futures."""
         outcomes: list[tuple[object, BaseException | None]] = []
         committed = Changes()
         single = len(batch) == 1
         try:
-            _begin(connection)
             for item in batch:
                 if not single:
                     connection.execute("SAVEPOINT job")
