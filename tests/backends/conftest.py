@@ -20,6 +20,8 @@ from tests.redis_support import REDIS_URL, forget, service_missing
 # kind -> (URL factory taking tmp_path, service needed or None)
 BACKENDS: dict[str, tuple[Callable[[Path], str], str | None]] = {
     "sqlite": (lambda tmp: f"sqlite:///{tmp / 'conformance.db'}", None),
+    # Without fsyncs a submit may commit on the caller's event loop (run_inline): its own path.
+    "sqlite-normal": (lambda tmp: f"sqlite:///{tmp / 'conformance.db'}?synchronous=NORMAL", None),
     "redis": (lambda tmp: f"{REDIS_URL}?prefix=conformance-{uuid_utils.uuid7().hex}", "redis"),
 }
 

@@ -37,6 +37,8 @@ _MAX_BATCH = 1024
 _LOCK_WAIT_FIRST_S = 0.0001
 _LOCK_WAIT_MAX_S = 0.002
 _LOCK_WAIT_LIMIT_S = 30.0
+_SYNCING = frozenset({"FULL", "EXTRA"})
+"""The `synchronous` settings whose commits fsync: not run inline on an event loop."""
 _CHECKPOINT_BATCH = 100
 """Commits worth a checkpoint as soon as the writer idles _CHECKPOINT_IDLE_S; fewer wait
 for _CHECKPOINT_QUIET_S of idleness (a checkpoint after every lone commit would compete
@@ -161,13 +163,20 @@ class DbThread:
             self._here_lock.release()
         return item.future.result()
 
-    def run_inline(self, job: Job[T]) -> T:
-        """Run a non-durable `job` (one a power cut may undo) in its own transaction on
-        the calling thread, now, if nothing else is writing: WriterBusy otherwise, and the
-        caller queues it as usual. An idle worker's claim takes this path, sparing two
-        thread hand-offs between a wake-up and the task starting. Only the first thread
-        to call it gets this path (its connection is not shared); others queue."""
-        if not self._transactional or not self._jobs.empty() or not self._thread.is_alive():
+    def run_inline(self, job: Job[T], *, durable: bool) -> T:
+        """Run `job` in its own transaction on the calling thread, now, if nothing else
+        is writing and its commit needs no fsync (a non-durable job, or any job unless
+        the file is at FULL or EXTRA): WriterBusy otherwise, and the caller queues it as
+        usual. Two thread hand-offs (and the GIL passed back and forth around each
+        statement) are spared: an idle worker's claim and the HTTP server's group commits
+        take this path. Only the first thread to call it gets it (its connection is not
+        shared); others queue."""
+        if (
+            not self._transactional
+            or (durable and self._synchronous in _SYNCING)
+            or not self._jobs.empty()
+            or not self._thread.is_alive()
+        ):
             raise WriterBusy
         caller = threading.get_ident()
         if self._inline_thread != caller:
@@ -179,7 +188,8 @@ class DbThread:
         if self._inline is None:
             try:
                 self._inline = self._connect_writer()
-                self._inline.execute("PRAGMA synchronous=NORMAL")
+                if self._synchronous in _SYNCING:  # so it runs non-durable jobs only
+                    self._inline.execute("PRAGMA synchronous=NORMAL")
             except sqlite3.Error as exc:
                 raise BackendUnavailable(self._url, str(exc)) from exc
         connection = self._inline
@@ -189,7 +199,7 @@ class DbThread:
             if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
                 raise WriterBusy from None
             raise BackendUnavailable(self._url, str(exc)) from exc
-        item = _Queued(job, concurrent.futures.Future[T](), durable=False)
+        item = _Queued(job, concurrent.futures.Future[T](), durable)
         self._finish_transaction(connection, [item])  # type: ignore[list-item]
         self._wake_to_checkpoint()
         return item.future.result()
