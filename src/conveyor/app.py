@@ -25,6 +25,8 @@ class App:
     def __init__(
         self, settings: Settings | None = None, *, backend: str | None = None, builtins: bool = True
     ) -> None:
+        if isinstance(settings, str):  # App("sqlite:///x.db") would fail much later, obscurely
+            raise TypeError(f"App takes the backend URL by keyword: App(backend={settings!r})")
         self.settings = settings or load_settings(backend=backend)
         self.own_registry = Registry()
         self._builtins = builtins

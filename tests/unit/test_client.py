@@ -147,3 +147,8 @@ def test_sync_submits_from_many_threads_all_land_once(app: App) -> None:
 
 async def _count(app: App) -> int:
     return sum((await (await app.service()).stats()).by_status.values())
+
+
+def test_a_backend_url_given_in_place_of_settings_is_refused_with_the_fix() -> None:
+    with pytest.raises(TypeError, match=r"App\(backend='sqlite:///x.db'\)"):
+        App("sqlite:///x.db")  # type: ignore[arg-type]
