@@ -29,17 +29,9 @@ from conveyor.backends.base import (
 )
 from conveyor.backends.encoding import micros
 from conveyor.backends.sqlite.batches import BACK_TO_PENDING, CLAIMED, FINISH, HELD, outcome_values
+from conveyor.backends.sqlite.inserts import inserting
 from conveyor.backends.sqlite.notify import Broadcast, notify_dir
-from conveyor.backends.sqlite.rows import (
-    COLUMNS,
-    INSERT,
-    INSERT_KEYED,
-    count_inserted,
-    insert_rows,
-    placeholders,
-    row_to_task,
-    task_row,
-)
+from conveyor.backends.sqlite.rows import COLUMNS, placeholders, row_to_task
 from conveyor.backends.sqlite.thread import Changes, DbThread, WriterBusy
 from conveyor.backends.sqlite.workers import read_workers, recording, removing
 from conveyor.backends.waiters import Waiters, wait_armed, wait_until_final
@@ -143,54 +135,16 @@ class SQLiteBackend(Backend):
         return await self._reader.run(read)
 
     async def submit(self, tasks: Sequence[Task]) -> list[Task]:
-        inserting = self._inserting(tasks)
+        job = inserting(tasks)
         if len(tasks) <= _INLINE_MOST_TASKS:
             try:
-                return self._writer.run_inline(inserting, durable=True)
+                return self._writer.run_inline(job, durable=True)
             except WriterBusy:
                 pass
-        return await self._writer.run(inserting)
+        return await self._writer.run(job)
 
     def submit_blocking(self, tasks: Sequence[Task]) -> list[Task]:
-        return self._writer.run_here(self._inserting(tasks))
-
-    def _inserting(
-        self, tasks: Sequence[Task]
-    ) -> Callable[[sqlite3.Connection, Changes], list[Task]]:
-        """The writer job that stores `tasks` (see `submit`)."""
-        rows = [task_row(task) for task in tasks]
-
-        def insert(c: sqlite3.Connection, changes: Changes) -> list[Task]:
-            changes.work = True
-            if not any(task.idempotency_key for task in tasks):
-                insert_rows(c, rows)
-                count_inserted(c, tasks)
-                return list(tasks)
-            stored: list[Task] = []
-            for row, task in zip(rows, tasks, strict=True):
-                if task.idempotency_key is None:
-                    c.execute(INSERT, row)
-                    stored.append(task)
-                elif c.execute(INSERT_KEYED, row).rowcount == 1:
-                    stored.append(task)
-                else:
-                    existing = c.execute(
-                        f"SELECT {COLUMNS} FROM tasks WHERE idempotency_key = ?",
-                        (task.idempotency_key,),
-                    ).fetchone()
-                    stored.append(row_to_task(existing))
-            count_inserted(
-                c, [task for task, kept in zip(tasks, stored, strict=True) if kept is task]
-            )
-            return stored
-
-        def insert_checked(c: sqlite3.Connection, changes: Changes) -> list[Task]:
-            try:
-                return insert(c, changes)
-            except sqlite3.IntegrityError as exc:
-                raise InvalidTask(f"a task id is already stored: {exc}", field="id") from exc
-
-        return insert_checked
+        return self._writer.run_here(inserting(tasks))
 
     async def claim(
         self,

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import sqlite3
-from collections import Counter
-from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -19,55 +15,6 @@ COLUMNS = (
     " initiated_by, handled_by, progress, progress_message, cancel_requested, lease_token,"
     " lease_expires_us"
 )
-_ROW = f"({', '.join('?' * 25)})"
-INSERT = f"INSERT INTO tasks ({COLUMNS}) VALUES {_ROW}"
-INSERT_KEYED = (
-    INSERT + " ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
-)
-
-
-_MOST_ROWS_A_STATEMENT = 256
-"""6,400 parameters: far under SQLite's limit (32,766 since 3.32), big enough that longer
-statements gain nothing measurable."""
-
-
-@functools.cache
-def _insert_rows_statement(count: int) -> str:
-    return f"INSERT INTO tasks ({COLUMNS}) VALUES " + ", ".join([_ROW] * count)
-
-
-def insert_rows(c: sqlite3.Connection, rows: Sequence[tuple[object, ...]]) -> None:
-    """INSERT rows in as few statements as will do: one statement of many rows costs less
-    than executemany's step per row (backend.submit of 1,000 tasks: about 79,000 -> 95,000
-    tasks/s on NORMAL). Statements hold a power of two of rows, so the statement cache
-    sees at most nine texts."""
-    start = 0
-    while start < len(rows):
-        size = min(_MOST_ROWS_A_STATEMENT, 1 << ((len(rows) - start).bit_length() - 1))
-        chunk = rows[start : start + size]
-        c.execute(_insert_rows_statement(size), [value for row in chunk for value in row])
-        start += size
-
-
-# The counts and totals of newly inserted tasks, one statement per queue and status
-# (not one trigger per row: see schema.sql).
-COUNT_INSERTED = (
-    "INSERT INTO task_counts (queue, status, n) VALUES (?, ?, ?)"
-    " ON CONFLICT (queue, status) DO UPDATE SET n = n + excluded.n"
-)
-TOTAL_INSERTED = (
-    "INSERT INTO task_totals (event, n) VALUES ('submitted', ?)"
-    " ON CONFLICT (event) DO UPDATE SET n = n + excluded.n"
-)
-
-
-def count_inserted(c: sqlite3.Connection, inserted: Sequence[Task]) -> None:
-    """Add freshly inserted tasks to the counts and totals, in the same transaction."""
-    if not inserted:
-        return
-    groups = Counter((task.queue, task.status.value) for task in inserted)
-    c.executemany(COUNT_INSERTED, [(queue, status, n) for (queue, status), n in groups.items()])
-    c.execute(TOTAL_INSERTED, (len(inserted),))
 
 
 def row_to_task(row: tuple[Any, ...]) -> Task:

@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS task_counts (
     PRIMARY KEY (queue, status)
 ) WITHOUT ROWID;
 
--- Inserts add to the counts once per submit (see rows.COUNT_INSERTED), not by a trigger
+-- Inserts add to the counts once per submit (see inserts.COUNT_INSERTED), not by a trigger
 -- per row, which halved the rows a bulk submit could insert per second.
 DROP TRIGGER IF EXISTS tasks_count_insert;
 
