@@ -5,10 +5,15 @@ its own savepoint: that is the group commit (one fsync for many submits, claims 
 acks), and a failing job still fails alone. A sync caller's job may instead run on the
 caller's own thread (`run_here`), on a second connection.
 
-Checkpoints (copying the WAL back into the database file, with its fsyncs) run on the
-writer thread when it has nothing queued (see _CHECKPOINT_BATCH), not inside whichever
-commit crossed SQLite's automatic threshold: that commit's caller used to wait for them
-(several ms, most of the NORMAL setting's latency p99).
+An event loop may also run a job that needs no fsync on its own thread (`run_inline`),
+on a third connection, when nothing else is writing.
+
+Checkpoints (copying the WAL back into the database file, with its fsyncs): the writer
+thread's connection runs SQLite's automatic ones after its commits, as usual; the other
+two connections never do, so a sync producer's or an event loop's commit does not wait
+for one (several ms: most of the NORMAL setting's latency p99). What they commit is
+checkpointed by the writer's own commits or, every _CHECKPOINT_BATCH of theirs, by the
+writer in between them.
 """
 
 from __future__ import annotations
@@ -40,13 +45,10 @@ _LOCK_WAIT_LIMIT_S = 30.0
 _SYNCING = frozenset({"FULL", "EXTRA"})
 """The `synchronous` settings whose commits fsync: not run inline on an event loop."""
 _CHECKPOINT_BATCH = 100
-"""Commits worth a checkpoint as soon as the writer idles _CHECKPOINT_IDLE_S; fewer wait
-for _CHECKPOINT_QUIET_S of idleness (a checkpoint after every lone commit would compete
-with the next one: +0.1 ms a submit at 200 submits/s)."""
-_CHECKPOINT_IDLE_S = 0.005
-_CHECKPOINT_QUIET_S = 1.0
-_CHECKPOINT_EVERY = 200
-"""Commits after which a writer that never idles checkpoints anyway, bounding the WAL."""
+"""Commits on the side connections (about 700 WAL pages for one-task submits, near
+SQLite's own 1,000) after which the writer checkpoints. No side commit runs meanwhile:
+one that did would append frames the checkpoint has not copied, the WAL could not start
+over from its beginning, and under steady commits it would grow without end."""
 
 
 @dataclass
@@ -70,7 +72,7 @@ class WriterBusy(Exception):
 
 class _Signal(enum.Enum):
     STOP = "stop"
-    WAKE = "wake"  # `run_here` committed: the writer should checkpoint once idle
+    WAKE = "wake"  # _CHECKPOINT_BATCH side commits: the writer should checkpoint
 
 
 @dataclass
@@ -102,14 +104,16 @@ class DbThread:
         # A second connection for `run_here`, used by one calling thread at a time; it
         # runs durable jobs only, so it stays at the configured `synchronous`.
         self._here: sqlite3.Connection | None = None
-        self._here_lock = threading.Lock()
-        # A third, for `run_inline`: the first thread to call it, non-durable jobs only.
+        # One transaction at a time on the side connections (here, inline), and none
+        # while the writer checkpoints.
+        self._side_lock = threading.Lock()
+        # A third, for `run_inline`: the first thread to call it.
         self._inline: sqlite3.Connection | None = None
         self._inline_thread: int | None = None
         self._inline_owner_lock = threading.Lock()
         self._jobs: queue.SimpleQueue[_Queued[object] | _Signal] = queue.SimpleQueue()
         self._commits_unchecked = 0
-        """Commits since the last checkpoint, by either connection."""
+        """Commits on the side connections since the writer last checkpointed."""
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._ready = concurrent.futures.Future[None]()
 
@@ -121,13 +125,11 @@ class DbThread:
         if self._thread.is_alive():
             self._jobs.put(_Signal.STOP)
             self._thread.join(timeout=10)
-        with self._here_lock:
-            if self._here is not None:
-                self._here.close()
-                self._here = None
-        if self._inline is not None:
-            self._inline.close()
-            self._inline = None
+        with self._side_lock:
+            for side in (self._here, self._inline):
+                if side is not None:
+                    side.close()
+            self._here = self._inline = None
 
     async def run(self, job: Job[T], *, durable: bool = True) -> T:
         """Run `job`; `durable=False` lets a transaction holding only such jobs skip the
@@ -146,21 +148,21 @@ class DbThread:
         """Run a durable `job` in its own transaction on the calling thread, sparing a
         sync caller two thread hand-offs (most of a one-row submit's time); if another
         thread is already doing so, queue it for the group commit instead."""
-        if not self._transactional or not self._here_lock.acquire(blocking=False):
+        if not self._transactional or not self._side_lock.acquire(blocking=False):
             return self.submit(job).result()
         try:
             if not self._thread.is_alive():
                 raise BackendUnavailable(self._url, "the backend is closed")
             if self._here is None:
                 try:
-                    self._here = self._connect_writer()
+                    self._here = self._connect_writer(autocheckpoint=False)
                 except sqlite3.Error as exc:
                     raise BackendUnavailable(self._url, str(exc)) from exc
             item = _Queued(job, concurrent.futures.Future[T](), durable=True)
-            self._run_transaction(self._here, [item])  # type: ignore[list-item]
-            self._wake_to_checkpoint()
+            if self._run_transaction(self._here, [item]):  # type: ignore[list-item]
+                self._committed_elsewhere()
         finally:
-            self._here_lock.release()
+            self._side_lock.release()
         return item.future.result()
 
     def run_inline(self, job: Job[T], *, durable: bool) -> T:
@@ -185,38 +187,49 @@ class DbThread:
                     self._inline_thread = caller
             if self._inline_thread != caller:
                 raise WriterBusy
-        if self._inline is None:
-            try:
-                self._inline = self._connect_writer()
-                if self._synchronous in _SYNCING:  # so it runs non-durable jobs only
-                    self._inline.execute("PRAGMA synchronous=NORMAL")
-            except sqlite3.Error as exc:
-                raise BackendUnavailable(self._url, str(exc)) from exc
-        connection = self._inline
+        if not self._side_lock.acquire(blocking=False):
+            raise WriterBusy
         try:
-            connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
-                raise WriterBusy from None
-            raise BackendUnavailable(self._url, str(exc)) from exc
-        item = _Queued(job, concurrent.futures.Future[T](), durable)
-        self._finish_transaction(connection, [item])  # type: ignore[list-item]
-        self._wake_to_checkpoint()
+            connection = self._inline_connection()
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
+                    raise WriterBusy from None
+                raise BackendUnavailable(self._url, str(exc)) from exc
+            item = _Queued(job, concurrent.futures.Future[T](), durable)
+            if self._finish_transaction(connection, [item]):  # type: ignore[list-item]
+                self._committed_elsewhere()
+        finally:
+            self._side_lock.release()
         return item.future.result()
 
-    def _wake_to_checkpoint(self) -> None:
-        """After a commit on another thread's connection: the writer, perhaps waiting for
-        jobs with no timeout, should checkpoint once idle."""
-        if self._commits_unchecked == 1:
+    def _inline_connection(self) -> sqlite3.Connection:
+        if self._inline is None:
+            try:
+                connection = self._connect_writer(autocheckpoint=False)
+                if self._synchronous in _SYNCING:  # so it runs non-durable jobs only
+                    connection.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.Error as exc:
+                raise BackendUnavailable(self._url, str(exc)) from exc
+            self._inline = connection
+        return self._inline
+
+    def _committed_elsewhere(self) -> None:
+        """Count a side commit (the caller holds the side lock); ask the writer for a
+        checkpoint every _CHECKPOINT_BATCH."""
+        self._commits_unchecked += 1
+        if self._commits_unchecked == _CHECKPOINT_BATCH:
             self._jobs.put(_Signal.WAKE)
 
-    def _connect_writer(self) -> sqlite3.Connection:
+    def _connect_writer(self, *, autocheckpoint: bool = True) -> sqlite3.Connection:
         connection = self._connect()
         if self._transactional:
             # BEGIN IMMEDIATE waits for the lock in `_begin`; once it is held, WAL gives
             # the transaction's statements nothing else to wait for.
             connection.execute("PRAGMA busy_timeout=0")
-            connection.execute("PRAGMA wal_autocheckpoint=0")  # see `_checkpoint`
+            if not autocheckpoint:
+                connection.execute("PRAGMA wal_autocheckpoint=0")
         return connection
 
     def _serve(self) -> None:
@@ -228,11 +241,7 @@ class DbThread:
         self._ready.set_result(None)
         try:
             while True:
-                try:
-                    first = self._jobs.get(timeout=self._idle_before_checkpoint())
-                except queue.Empty:
-                    self._checkpoint(connection)
-                    continue
+                first = self._jobs.get()
                 batch, stop = self._batch_from(first)
                 if batch and self._transactional:
                     self._set_synchronous(connection, any(item.durable for item in batch))
@@ -240,7 +249,7 @@ class DbThread:
                 elif batch:
                     for item in batch:
                         _settle(item, *_attempt(connection, item.job, self._url))
-                if self._commits_unchecked >= _CHECKPOINT_EVERY:
+                if self._commits_unchecked >= _CHECKPOINT_BATCH:
                     self._checkpoint(connection)
                 if stop:
                     return
@@ -266,21 +275,22 @@ class DbThread:
 
     def _run_transaction(
         self, connection: sqlite3.Connection, batch: list[_Queued[object]]
-    ) -> None:
+    ) -> bool:
+        """True once committed (whatever each job's own outcome)."""
         try:
             _begin(connection)
         except sqlite3.Error as exc:
             failure = BackendUnavailable(self._url, str(exc))
             for item in batch:
                 _settle(item, None, failure)
-            return
-        self._finish_transaction(connection, batch)
+            return False
+        return self._finish_transaction(connection, batch)
 
     def _finish_transaction(
         self, connection: sqlite3.Connection, batch: list[_Queued[object]]
-    ) -> None:
+    ) -> bool:
         """Run the jobs of a transaction begun on `connection`, each in a savepoint when
-        there are several, commit, notify, and settle their futures."""
+        there are several, commit, notify, and settle their futures; True if committed."""
         outcomes: list[tuple[object, BaseException | None]] = []
         committed = Changes()
         single = len(batch) == 1
@@ -299,17 +309,16 @@ class DbThread:
                 elif single:
                     connection.execute("ROLLBACK")
                     _settle(item, None, error)
-                    return
+                    return False
                 outcomes.append((result, error))
             connection.execute("COMMIT")
-            self._commits_unchecked += 1
         except sqlite3.Error as exc:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             failure = BackendUnavailable(self._url, str(exc))
             for item in batch:
                 _settle(item, None, failure)
-            return
+            return False
         if self._on_commit is not None and (committed.work or committed.final_ids):
             try:
                 self._on_commit(committed)
@@ -317,22 +326,18 @@ class DbThread:
                 logger.exception("post-commit notification failed")
         for item, (result, error) in zip(batch, outcomes, strict=True):
             _settle(item, result, error)
-
-    def _idle_before_checkpoint(self) -> float | None:
-        if not self._commits_unchecked:
-            return None
-        if self._commits_unchecked >= _CHECKPOINT_BATCH:
-            return _CHECKPOINT_IDLE_S
-        return _CHECKPOINT_QUIET_S
+        return True
 
     def _checkpoint(self, connection: sqlite3.Connection) -> None:
-        """Copy committed WAL frames into the database file without waiting for readers
-        or writers (PASSIVE); what readers still need is copied by a later one."""
-        self._commits_unchecked = 0
-        try:
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        except sqlite3.Error:
-            logger.warning("checkpoint of %s failed; the next one retries", self._url)
+        """Copy committed WAL frames into the database file (PASSIVE: without waiting
+        for other processes' readers or writers; what they still need, a later one
+        copies), with no side commit meanwhile (see _CHECKPOINT_BATCH)."""
+        with self._side_lock:
+            self._commits_unchecked = 0
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                logger.warning("checkpoint of %s failed; the next one retries", self._url)
 
     def _set_synchronous(self, connection: sqlite3.Connection, durable: bool) -> None:
         wanted = self._synchronous if durable or self._synchronous != "FULL" else "NORMAL"
