@@ -110,7 +110,6 @@ class DbThread:
         # A third, for `run_inline`: the first thread to call it.
         self._inline: sqlite3.Connection | None = None
         self._inline_thread: int | None = None
-        self._inline_owner_lock = threading.Lock()
         self._jobs: queue.SimpleQueue[_Queued[object] | _Signal] = queue.SimpleQueue()
         self._commits_unchecked = 0
         """Commits on the side connections since the writer last checkpointed."""
@@ -154,16 +153,10 @@ class DbThread:
             if not self._thread.is_alive():
                 raise BackendUnavailable(self._url, "the backend is closed")
             if self._here is None:
-                try:
-                    self._here = self._connect_writer(autocheckpoint=False)
-                except sqlite3.Error as exc:
-                    raise BackendUnavailable(self._url, str(exc)) from exc
-            item = _Queued(job, concurrent.futures.Future[T](), durable=True)
-            if self._run_transaction(self._here, [item]):  # type: ignore[list-item]
-                self._committed_elsewhere()
+                self._here = self._open_side(fsyncs=True)
+            return self._side_transaction(self._here, job, True, _begin)
         finally:
             self._side_lock.release()
-        return item.future.result()
 
     def run_inline(self, job: Job[T], *, durable: bool) -> T:
         """Run `job` in its own transaction on the calling thread, now, if nothing else
@@ -178,42 +171,44 @@ class DbThread:
             or (durable and self._synchronous in _SYNCING)
             or not self._jobs.empty()
             or not self._thread.is_alive()
+            or not self._side_lock.acquire(blocking=False)
         ):
             raise WriterBusy
-        caller = threading.get_ident()
-        if self._inline_thread != caller:
-            with self._inline_owner_lock:  # two first callers at once: one wins
-                if self._inline_thread is None:
-                    self._inline_thread = caller
-            if self._inline_thread != caller:
-                raise WriterBusy
-        if not self._side_lock.acquire(blocking=False):
-            raise WriterBusy
         try:
-            connection = self._inline_connection()
-            try:
-                connection.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
-                    raise WriterBusy from None
-                raise BackendUnavailable(self._url, str(exc)) from exc
-            item = _Queued(job, concurrent.futures.Future[T](), durable)
-            if self._finish_transaction(connection, [item]):  # type: ignore[list-item]
-                self._committed_elsewhere()
+            caller = threading.get_ident()
+            if self._inline_thread is None:
+                self._inline_thread = caller
+            elif self._inline_thread != caller:
+                raise WriterBusy
+            if self._inline is None:
+                self._inline = self._open_side(fsyncs=self._synchronous not in _SYNCING)
+            return self._side_transaction(self._inline, job, durable, _begin_now)
         finally:
             self._side_lock.release()
-        return item.future.result()
 
-    def _inline_connection(self) -> sqlite3.Connection:
-        if self._inline is None:
-            try:
-                connection = self._connect_writer(autocheckpoint=False)
-                if self._synchronous in _SYNCING:  # so it runs non-durable jobs only
-                    connection.execute("PRAGMA synchronous=NORMAL")
-            except sqlite3.Error as exc:
-                raise BackendUnavailable(self._url, str(exc)) from exc
-            self._inline = connection
-        return self._inline
+    def _open_side(self, *, fsyncs: bool) -> sqlite3.Connection:
+        """A side connection; one that must not fsync runs at NORMAL."""
+        try:
+            connection = self._connect_writer(autocheckpoint=False)
+            if not fsyncs:
+                connection.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as exc:
+            raise BackendUnavailable(self._url, str(exc)) from exc
+        return connection
+
+    def _side_transaction(
+        self,
+        connection: sqlite3.Connection,
+        job: Job[T],
+        durable: bool,
+        begin: Callable[[sqlite3.Connection], None],
+    ) -> T:
+        """One job in its own transaction on a side connection (the caller holds the
+        side lock)."""
+        item = _Queued(job, concurrent.futures.Future[T](), durable)
+        if self._run_transaction(connection, [item], begin):  # type: ignore[list-item]
+            self._committed_elsewhere()
+        return item.future.result()
 
     def _committed_elsewhere(self) -> None:
         """Count a side commit (the caller holds the side lock); ask the writer for a
@@ -274,23 +269,20 @@ class DbThread:
                 return batch, False
 
     def _run_transaction(
-        self, connection: sqlite3.Connection, batch: list[_Queued[object]]
+        self,
+        connection: sqlite3.Connection,
+        batch: list[_Queued[object]],
+        begin: Callable[[sqlite3.Connection], None] | None = None,
     ) -> bool:
-        """True once committed (whatever each job's own outcome)."""
+        """Begin (`_begin` unless told), run the jobs, each in a savepoint when there are
+        several, commit, notify, and settle their futures; True once committed."""
         try:
-            _begin(connection)
+            (begin or _begin)(connection)
         except sqlite3.Error as exc:
             failure = BackendUnavailable(self._url, str(exc))
             for item in batch:
                 _settle(item, None, failure)
             return False
-        return self._finish_transaction(connection, batch)
-
-    def _finish_transaction(
-        self, connection: sqlite3.Connection, batch: list[_Queued[object]]
-    ) -> bool:
-        """Run the jobs of a transaction begun on `connection`, each in a savepoint when
-        there are several, commit, notify, and settle their futures; True if committed."""
         outcomes: list[tuple[object, BaseException | None]] = []
         committed = Changes()
         single = len(batch) == 1
@@ -360,6 +352,16 @@ def _begin(connection: sqlite3.Connection) -> None:
                 raise
         time.sleep(delay)
         delay = min(delay * 2, _LOCK_WAIT_MAX_S)
+
+
+def _begin_now(connection: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE once: WriterBusy if another connection holds the write lock."""
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
+            raise WriterBusy from None
+        raise
 
 
 def _attempt(
