@@ -43,6 +43,7 @@ class Broadcast:
 
     def __init__(self, directory: Path, waiters: Waiters) -> None:
         self._dir = directory
+        self._dir_name = str(directory)  # os.stat on a str: a third of Path.stat's cost
         self._waiters = waiters
         self._own_path: Path | None = None
         self._receiver: socket.socket | None = None
@@ -106,7 +107,7 @@ class Broadcast:
         bounds how long a change within one mtime tick can go unseen."""
         now = time.monotonic()
         try:
-            changed_ns = self._dir.stat().st_mtime_ns
+            changed_ns = os.stat(self._dir_name).st_mtime_ns
         except FileNotFoundError:
             changed_ns = 0
         if now - self._peers_read_at > _PEER_CACHE_S or changed_ns != self._peers_changed_ns:
