@@ -52,3 +52,32 @@ async def test_a_worker_that_starts_listening_is_woken_by_the_next_commit(
     finally:
         worker.close()
         producer.close()
+
+
+def test_each_waiting_loop_receives_and_a_closed_loop_lets_go_of_its_socket(
+    tmp_path: Path,
+) -> None:
+    """Notices are read on the waiting loops themselves, one socket each: a notice wakes
+    waiters on every loop, and a loop that closed without close() has its socket
+    removed by the next loop that starts listening."""
+    directory = tmp_path / "notify"
+    waiters = Waiters()
+    worker = Broadcast(directory, waiters)
+    producer = Broadcast(directory, Waiters())
+
+    async def listen_then_wait() -> None:
+        worker.listen()
+        armed = waiters.arm_work()
+        await asyncio.sleep(0.02)  # past the folder's mtime tick
+        producer.publish(True, [])
+        await asyncio.wait_for(armed, 2)
+
+    try:
+        asyncio.run(listen_then_wait())  # this loop closes, its socket still bound
+        assert len(list(directory.glob("*.sock"))) == 1
+        asyncio.run(listen_then_wait())  # a new loop: the closed one's socket goes
+        assert len(list(directory.glob("*.sock"))) == 1
+    finally:
+        worker.close()
+        producer.close()
+    assert list(directory.glob("*.sock")) == []

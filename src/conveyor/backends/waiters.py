@@ -22,10 +22,20 @@ def _wake(waiter: _Waiter) -> None:
         if not future.done():
             future.set_result(None)
 
+    if loop is _running_loop():  # woken on its own loop (a notice read there): no hop
+        resolve()
+        return
     if loop.is_closed():
         return
     with contextlib.suppress(RuntimeError):  # the loop closed since the check
         loop.call_soon_threadsafe(resolve)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class Waiters:

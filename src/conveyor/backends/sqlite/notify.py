@@ -8,6 +8,7 @@ waits are bounded and re-check storage.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import hashlib
@@ -19,6 +20,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from conveyor.backends.waiters import Waiters
@@ -45,33 +47,31 @@ class Broadcast:
         self._dir = directory
         self._dir_name = str(directory)  # os.stat on a str: a third of Path.stat's cost
         self._waiters = waiters
-        self._own_path: Path | None = None
-        self._receiver: socket.socket | None = None
         self._sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._sender.setblocking(False)
         self._peers: list[Path] = []
         self._peers_read_at = 0.0
         self._peers_changed_ns = -1
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._receivers: dict[asyncio.AbstractEventLoop, _Receiver] = {}
 
     def listen(self) -> None:
-        """Start receiving peers' notices (needed only by processes that wait)."""
+        """Receive peers' notices on the running event loop (needed only by processes
+        that wait). Each loop that waits binds a socket of its own and reads it itself:
+        a receiving thread would cost a second wake-up (thread, then loop) per notice."""
+        loop = asyncio.get_running_loop()
+        if loop in self._receivers:
+            return
         with self._lock:
-            if self._receiver is not None:
-                return
+            self._forget_closed_loops()
             self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             path = self._dir / f"{os.getpid()}-{secrets.token_hex(4)}.sock"
             receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             receiver.bind(str(path))
-            receiver.settimeout(0.5)
-            self._receiver, self._own_path = receiver, path
+            receiver.setblocking(False)
+            loop.add_reader(receiver.fileno(), self._read, receiver)
+            self._receivers[loop] = _Receiver(receiver, path)
             self._peers_read_at = 0.0
-            self._thread = threading.Thread(
-                target=self._receive, name="conveyor-sqlite-notify", daemon=True
-            )
-            self._thread.start()
 
     def publish(self, work: bool, final_ids: Sequence[str]) -> None:
         if work:
@@ -88,18 +88,33 @@ class Broadcast:
                 self._send(peer, messages)
 
     def close(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
+        """Stop receiving on every loop; a loop running in another thread lets go of its
+        socket on its own thread (readers are not thread-safe to remove)."""
         with self._lock:
-            if self._receiver is not None:
-                self._receiver.close()
-                self._receiver = None
-            if self._own_path is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    self._own_path.unlink()
-                self._own_path = None
+            receivers, self._receivers = self._receivers, {}
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        for loop, receiver in receivers.items():
+            receiver.unbind()
+            if loop is running or loop.is_closed():
+                receiver.detach(loop)
+            else:
+                with contextlib.suppress(RuntimeError):  # closed since the check
+                    loop.call_soon_threadsafe(receiver.detach, loop)
         self._sender.close()
+
+    def _forget_closed_loops(self) -> None:
+        """Sockets of loops that closed without close() (the caller holds the lock)."""
+        for loop in [loop for loop in self._receivers if loop.is_closed()]:
+            receiver = self._receivers.pop(loop)
+            receiver.unbind()
+            receiver.detach(loop)
+
+    @property
+    def _own_paths(self) -> set[Path]:
+        return {receiver.path for receiver in self._receivers.values()}
 
     def _current_peers(self) -> list[Path]:
         """The folder is listed again when its mtime moves (a peer bound or left), so a
@@ -115,7 +130,8 @@ class Broadcast:
                 found = [p for p in self._dir.iterdir() if p.suffix == ".sock"]
             except FileNotFoundError:
                 found = []
-            self._peers = [p for p in found if p != self._own_path]
+            own = self._own_paths
+            self._peers = [p for p in found if p not in own]
             self._peers_read_at, self._peers_changed_ns = now, changed_ns
         return self._peers
 
@@ -133,20 +149,39 @@ class Broadcast:
                 # re-checks storage, so only latency is lost.
                 return
 
-    def _receive(self) -> None:
-        receiver = self._receiver
-        assert receiver is not None
-        while not self._stopping.is_set():
+    def _read(self, receiver: socket.socket) -> None:
+        """Every notice queued on `receiver`; one wake-up for any number of 'work'."""
+        work = False
+        while True:
             try:
                 data = receiver.recv(_MAX_DATAGRAM + 16)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
+            except OSError:  # nothing more queued (BlockingIOError), or closed
+                break
             if data[:1] == _WORK:
-                self._waiters.notify_work()
+                work = True
             elif data[:1] == _FINAL and self._waiters.has_final_waiters:
                 self._waiters.notify_final(data[1:].decode().split(","))
+        if work:
+            self._waiters.notify_work()
+
+
+@dataclass
+class _Receiver:
+    """One event loop's bound socket."""
+
+    socket: socket.socket
+    path: Path
+
+    def unbind(self) -> None:
+        """Remove the socket's name, so that peers stop sending to it."""
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    def detach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Stop reading (on the loop's own thread, or once it is closed) and close."""
+        if not loop.is_closed():
+            loop.remove_reader(self.socket.fileno())
+        self.socket.close()
 
 
 def _final_messages(final_ids: Sequence[str]) -> list[bytes]:
