@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -10,13 +11,10 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
-import uvicorn
-from rich.console import Console
-from rich.table import Table
 
 from conveyor import logs
 from conveyor.app import App, load_app
@@ -31,11 +29,29 @@ from conveyor.task import Status
 from conveyor.worker.recycling import ABANDONED_EXIT
 from conveyor.worker.supervisor import die_with_parent
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 cli = typer.Typer(
     help="Conveyor: durable task processing.", no_args_is_help=True, pretty_exceptions_enable=False
 )
-out = Console()
-err = Console(stderr=True)
+
+
+# rich and uvicorn load on first use: a worker's start (which the drain's clock counts)
+# needs neither, and they were a fifth of the CLI's import time.
+@functools.cache
+def _out() -> Console:
+    from rich.console import Console
+
+    return Console()
+
+
+@functools.cache
+def _err() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
 
 ConfigOpt = Annotated[
     Path | None,
@@ -77,7 +93,7 @@ def _settings(config: Path | None, **flags: Any) -> Settings:
     try:
         return load_settings(config, **flags)
     except (FileNotFoundError, ValueError) as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
+        _err().print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
 
 
@@ -98,13 +114,13 @@ def _registry(settings: Settings) -> Registry:
         try:
             registry = registry.merged(load_app(settings.app).own_registry)
         except (ImportError, ValueError) as exc:
-            err.print(f"[red]cannot load --app {settings.app}:[/red] {exc}")
+            _err().print(f"[red]cannot load --app {settings.app}:[/red] {exc}")
             raise typer.Exit(2) from None
     return registry
 
 
 def _print_json(value: Any) -> None:
-    out.print_json(orjson.dumps(value).decode())
+    _out().print_json(orjson.dumps(value).decode())
 
 
 @cli.command()
@@ -183,11 +199,13 @@ def serve(
         max_concurrent_requests=max_concurrent_requests,
     )
     if settings.static_dir is not None and not settings.static_dir.is_dir():
-        err.print(
+        _err().print(
             f"[red]configuration error:[/red] static_dir {settings.static_dir} is not a folder"
         )
         raise typer.Exit(2)
     _configure_logs(settings)
+    import uvicorn
+
     from conveyor.api.app import create_app
 
     node = Node(settings, _registry(settings), run_workers=settings.workers, serving=True)
@@ -319,7 +337,7 @@ def _with_app(settings: Settings, body: Any) -> Any:
     try:
         return asyncio.run(run())
     except ConveyorError as exc:
-        err.print(f"[red]error:[/red] {exc.message}")
+        _err().print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from None
 
 
@@ -340,7 +358,7 @@ def submit(
     try:
         fields = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
-        err.print(f"[red]--payload is not JSON:[/red] {exc}")
+        _err().print(f"[red]--payload is not JSON:[/red] {exc}")
         raise typer.Exit(2) from None
 
     async def body(service: Any) -> Any:
@@ -353,7 +371,7 @@ def submit(
         )
         task = submitted.task
         if wait:
-            with err.status(f"waiting for {task.id}"):
+            with _err().status(f"waiting for {task.id}"):
                 task = await service.wait(task.id, wait)
         return task
 
@@ -374,7 +392,7 @@ def get(
 
     async def body(service: Any) -> Any:
         if wait:
-            with err.status(f"waiting for {task_id}"):
+            with _err().status(f"waiting for {task_id}"):
                 return await service.wait(task_id, wait)
         return await service.get(task_id)
 
@@ -444,7 +462,10 @@ def tasks(
             }
         )
         return
-    out.print("  ".join(f"{name}: [bold]{count}[/bold]" for name, count in stats.by_status.items()))
+    counts = (f"{name}: [bold]{count}[/bold]" for name, count in stats.by_status.items())
+    _out().print("  ".join(counts))
+    from rich.table import Table
+
     table = Table()
     table.add_column("id", no_wrap=True, min_width=36)  # ids are for copying: never cut
     for column in ("type", "status", "priority", "queue", "attempts", "created_at"):
@@ -460,7 +481,7 @@ def tasks(
             str(task.attempts),
             row["created_at"],
         )
-    out.print(table)
+    _out().print(table)
 
 
 @cli.command("config")
