@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 import orjson
@@ -19,7 +20,10 @@ def from_micros_opt(value: int | None) -> datetime | None:
     return None if value is None else from_micros(value)
 
 
+@functools.lru_cache(maxsize=4096)
 def from_micros(value: int) -> datetime:
+    # Cached: a claimed batch shares its started, updated and lease times, and tasks
+    # submitted together share their created and run times (a hit is 5x cheaper).
     return datetime.fromtimestamp(value / 1_000_000, UTC)
 
 
