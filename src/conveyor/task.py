@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeAlias
+
+import msgspec
 
 JSONValue: TypeAlias = Any
 """A value that survives a JSON round trip (dict, list, str, int, float, bool, None)."""
@@ -56,9 +56,11 @@ def _format_time(value: datetime) -> str:
     return value.isoformat(timespec="microseconds")[:-6] + "Z"  # "+00:00" -> "Z"
 
 
-@dataclass(frozen=True, slots=True)
-class Task:
-    """A task as stored: what was asked, and where it is in its lifecycle."""
+class Task(msgspec.Struct, frozen=True):
+    """A task as stored: what was asked, and where it is in its lifecycle. A frozen
+    msgspec Struct rather than a frozen dataclass: building one, which every submit,
+    claim and read does per task, costs 1.1 us instead of 7.5 (a dataclass sets each of
+    its 24 fields through object.__setattr__), and `replace` 0.4 us instead of 16."""
 
     id: str
     type: str
@@ -83,11 +85,16 @@ class Task:
     progress: float | None = None
     progress_message: str | None = None
     cancel_requested: bool = False
-    lease_token: str | None = field(default=None, repr=False)
+    lease_token: str | None = None
     lease_expires_at: datetime | None = None
 
     def replace(self, **changes: Any) -> Task:
-        return dataclasses.replace(self, **changes)
+        return msgspec.structs.replace(self, **changes)
+
+    def __repr__(self) -> str:
+        # Every field but the lease token, which proves a worker's hold on the task.
+        names = (name for name in self.__struct_fields__ if name != "lease_token")
+        return f"Task({', '.join(f'{name}={getattr(self, name)!r}' for name in names)})"
 
     def to_json(self) -> JSONObject:
         """The task as the HTTP API and the CLI show it (the lease token stays private)."""

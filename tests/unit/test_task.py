@@ -40,3 +40,20 @@ def test_json_has_every_documented_field_and_hides_the_lease_token() -> None:
     assert shown["status"] == "pending"
     assert shown["updated_at"] is None
     assert "secret" not in str(shown)
+    assert "secret" not in repr(task)  # logs and tracebacks print tasks
+    assert "lease_expires_at=None" in repr(task)
+
+
+def test_a_task_is_immutable_and_replace_makes_a_changed_copy() -> None:
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    task = Task("t", "echo", {}, 5, "default", Status.PENDING, 0, 3, now, now)
+    claimed = task.replace(status=Status.PROCESSING, attempts=1)
+    assert (task.status, task.attempts) == (Status.PENDING, 0)
+    assert (claimed.status, claimed.attempts, claimed.id) == (Status.PROCESSING, 1, "t")
+    assert claimed == task.replace(status=Status.PROCESSING, attempts=1)
+    try:
+        task.attempts = 2  # type: ignore[misc]
+    except AttributeError:
+        pass
+    else:
+        raise AssertionError("a task's fields can be set")
