@@ -114,7 +114,8 @@ class Broadcast:
 
     @property
     def _own_paths(self) -> set[Path]:
-        return {receiver.path for receiver in self._receivers.values()}
+        with self._lock:  # a loop may start listening on another thread meanwhile
+            return {receiver.path for receiver in self._receivers.values()}
 
     def _current_peers(self) -> list[Path]:
         """The folder is listed again when its mtime moves (a peer bound or left), so a
