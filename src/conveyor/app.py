@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any, ParamSpec, TypeVar
 
@@ -35,6 +36,9 @@ class App:
         self._services: dict[int, TaskService] = {}
         self._portal: Portal | None = None
         self._blocking_service: TaskService | None = None
+        # Sync callers on many threads at once must share one portal and one service
+        # (unguarded, each made its own loop and opened the backend again).
+        self._first_use = threading.RLock()
         """The portal loop's service, used by sync submits from any thread."""
         self.metrics = Metrics()
 
@@ -73,7 +77,9 @@ class App:
     @property
     def portal(self) -> Portal:
         if self._portal is None:
-            self._portal = Portal()
+            with self._first_use:
+                if self._portal is None:
+                    self._portal = Portal()
         return self._portal
 
     async def backend(self) -> Backend:
@@ -106,9 +112,13 @@ class App:
     def _submit_blocking(self, requests: list[TaskRequest], *, batch: bool) -> list[TaskHandle]:
         """Submit from sync code, in the caller's thread (SQLite commits there, Redis runs
         its script there): no hand-off, where the portal's loop took three."""
-        if self._blocking_service is None:
-            self._blocking_service = self.portal.call(self.service())
-        submitted = self._blocking_service.submit_blocking(requests, batch=batch)
+        service = self._blocking_service
+        if service is None:
+            with self._first_use:
+                if self._blocking_service is None:
+                    self._blocking_service = self.portal.call(self.service())
+                service = self._blocking_service
+        submitted = service.submit_blocking(requests, batch=batch)
         return [TaskHandle(self, s.task, s.created) for s in submitted]
 
     async def asubmit_many(

@@ -6,12 +6,14 @@ import asyncio
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
 import conveyor
 from conveyor import App, TaskContext
+from conveyor.client import Portal
 from conveyor.node import Node
 
 
@@ -123,12 +125,44 @@ def test_submit_many_is_all_or_nothing(app: App) -> None:
     assert app.portal.call(_count(app)) == 2
 
 
+def test_first_sync_use_from_many_threads_makes_one_portal(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Threads that submit at the same moment, before the app has its portal, share the
+    one that the first of them makes (each used to make its own event loop and open the
+    backend again, which SQLite refused with 'database is locked')."""
+    made: list[Portal] = []
+
+    class SlowPortal(Portal):
+        def __init__(self) -> None:
+            time.sleep(0.05)  # widen the window a second thread could slip through
+            super().__init__()
+            made.append(self)
+
+    monkeypatch.setattr(conveyor.app, "Portal", SlowPortal)
+    start_together = threading.Barrier(4)
+
+    def produce() -> None:
+        start_together.wait()
+        app.submit("shout", text="x")
+
+    threads = [threading.Thread(target=produce) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(made) == 1
+    assert app.portal.call(_count(app)) == 4
+
+
 def test_sync_submits_from_many_threads_all_land_once(app: App) -> None:
     """Sync producers store from their own threads (SQLite's blocking path), sharing
     the group commit: every call returns a stored task, none is stored twice."""
     ids: list[str] = []
+    start_together = threading.Barrier(8)
 
     def produce(n: int) -> None:
+        start_together.wait()  # first use from many threads at once: one portal, one backend
         for i in range(25):
             ids.append(app.submit("shout", text=f"{n}-{i}").id)
 

@@ -98,7 +98,7 @@ class Broadcast:
             running = None
         for loop, receiver in receivers.items():
             receiver.unbind()
-            if loop is running or loop.is_closed():
+            if loop is running or not loop.is_running():  # nobody polls it meanwhile
                 receiver.detach(loop)
             else:
                 with contextlib.suppress(RuntimeError):  # closed since the check
