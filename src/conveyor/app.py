@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib
 import threading
 from collections.abc import Callable, Iterable
@@ -32,14 +33,16 @@ class App:
         self.own_registry = Registry()
         self._builtins = builtins
         self._backend: Backend | None = None
-        self._open_lock: asyncio.Lock | None = None
+        self._opening: concurrent.futures.Future[Backend] | None = None
+        """The first open of the backend, which callers on any loop or thread await."""
+        self._opening_lock = threading.Lock()  # not _first_use: held across portal calls
         self._services: dict[int, TaskService] = {}
         self._portal: Portal | None = None
         self._blocking_service: TaskService | None = None
+        """The portal loop's service, used by sync submits from any thread."""
         # Sync callers on many threads at once must share one portal and one service
         # (unguarded, each made its own loop and opened the backend again).
         self._first_use = threading.RLock()
-        """The portal loop's service, used by sync submits from any thread."""
         self.metrics = Metrics()
 
     def task(
@@ -83,11 +86,27 @@ class App:
         return self._portal
 
     async def backend(self) -> Backend:
-        if self._backend is None:
+        """The backend, opened by the first caller; callers meanwhile, on this loop or
+        another, wait for that open rather than start one of their own."""
+        if self._backend is not None:
+            return self._backend
+        with self._opening_lock:
+            opening, first = self._opening, self._opening is None
+            if opening is None:
+                opening = self._opening = concurrent.futures.Future()
+        if not first:
+            return await asyncio.wrap_future(opening)
+        try:
             backend = open_backend(self.settings.backend)
             await backend.open()
-            self._backend = backend
-        return self._backend
+        except BaseException as exc:
+            with self._opening_lock:
+                self._opening = None  # the next caller tries again
+            opening.set_exception(exc)
+            raise
+        self._backend = backend
+        opening.set_result(backend)
+        return backend
 
     async def service(self) -> TaskService:
         """The service for the running event loop (each loop gets its own group commit)."""
@@ -142,6 +161,7 @@ class App:
         if self._portal is not None:
             self._portal.close()
         self._backend, self._portal, self._blocking_service = None, None, None
+        self._opening = None
         self._services.clear()
 
 

@@ -13,6 +13,7 @@ import pytest
 
 import conveyor
 from conveyor import App, TaskContext
+from conveyor.backends import Backend
 from conveyor.client import Portal
 from conveyor.node import Node
 
@@ -152,6 +153,42 @@ def test_first_sync_use_from_many_threads_makes_one_portal(
     for thread in threads:
         thread.join(30)
     assert len(made) == 1
+    assert app.portal.call(_count(app)) == 4
+
+
+def test_first_async_use_from_loops_on_many_threads_opens_one_backend(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Event loops on several threads that submit at the same moment, before the backend
+    is open, wait for the first one's open instead of each opening it again."""
+    opened: list[object] = []
+    really_open = conveyor.app.open_backend
+
+    def slow_open(url: str) -> Backend:
+        backend = really_open(url)
+        open_now = backend.open
+
+        async def open_slowly() -> None:
+            await asyncio.sleep(0.05)  # widen the window another loop could slip through
+            opened.append(backend)
+            await open_now()
+
+        backend.open = open_slowly  # type: ignore[method-assign]
+        return backend
+
+    monkeypatch.setattr(conveyor.app, "open_backend", slow_open)
+    start_together = threading.Barrier(4)
+
+    def produce() -> None:
+        start_together.wait()
+        asyncio.run(app.asubmit("shout", text="x"))
+
+    threads = [threading.Thread(target=produce) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(opened) == 1
     assert app.portal.call(_count(app)) == 4
 
 
