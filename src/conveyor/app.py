@@ -35,14 +35,13 @@ class App:
         self._backend: Backend | None = None
         self._opening: concurrent.futures.Future[Backend] | None = None
         """The first open of the backend, which callers on any loop or thread await."""
-        self._opening_lock = threading.Lock()  # not _first_use: held across portal calls
         self._services: dict[int, TaskService] = {}
         self._portal: Portal | None = None
         self._blocking_service: TaskService | None = None
         """The portal loop's service, used by sync submits from any thread."""
-        # Sync callers on many threads at once must share one portal and one service
+        # Callers on many threads at once must share one portal and one backend
         # (unguarded, each made its own loop and opened the backend again).
-        self._first_use = threading.RLock()
+        self._first_use = threading.Lock()
         self.metrics = Metrics()
 
     def task(
@@ -90,7 +89,7 @@ class App:
         another, wait for that open rather than start one of their own."""
         if self._backend is not None:
             return self._backend
-        with self._opening_lock:
+        with self._first_use:
             opening, first = self._opening, self._opening is None
             if opening is None:
                 opening = self._opening = concurrent.futures.Future()
@@ -100,7 +99,7 @@ class App:
             backend = open_backend(self.settings.backend)
             await backend.open()
         except BaseException as exc:
-            with self._opening_lock:
+            with self._first_use:
                 self._opening = None  # the next caller tries again
             opening.set_exception(exc)
             raise
@@ -113,10 +112,11 @@ class App:
         loop_id = id(asyncio.get_running_loop())
         service = self._services.get(loop_id)
         if service is None:
-            service = TaskService(
-                await self.backend(), self.registry, self.settings.node_id, self.metrics
+            backend = await self.backend()
+            # Another caller on this loop may have made it while the backend opened.
+            service = self._services.setdefault(
+                loop_id, TaskService(backend, self.registry, self.settings.node_id, self.metrics)
             )
-            self._services[loop_id] = service
         return service
 
     async def asubmit(self, task_type: str, **fields: Any) -> TaskHandle:
@@ -131,13 +131,9 @@ class App:
     def _submit_blocking(self, requests: list[TaskRequest], *, batch: bool) -> list[TaskHandle]:
         """Submit from sync code, in the caller's thread (SQLite commits there, Redis runs
         its script there): no hand-off, where the portal's loop took three."""
-        service = self._blocking_service
-        if service is None:
-            with self._first_use:
-                if self._blocking_service is None:
-                    self._blocking_service = self.portal.call(self.service())
-                service = self._blocking_service
-        submitted = service.submit_blocking(requests, batch=batch)
+        if self._blocking_service is None:  # the portal loop's one service, whoever asks
+            self._blocking_service = self.portal.call(self.service())
+        submitted = self._blocking_service.submit_blocking(requests, batch=batch)
         return [TaskHandle(self, s.task, s.created) for s in submitted]
 
     async def asubmit_many(

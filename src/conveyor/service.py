@@ -160,11 +160,8 @@ class TaskService:
         return [self.build(r, now, f"tasks[{i}]." if batch else "") for i, r in enumerate(requests)]
 
     def _submitted(self, tasks: list[Task], stored: list[Task]) -> list[Submitted]:
-        if len(tasks) == 1:  # spared a Counter: most submits hold one task
-            self.metrics.submitted.labels(tasks[0].type).inc()
-        else:
-            for task_type, count in Counter(task.type for task in tasks).items():
-                self.metrics.submitted.labels(task_type).inc(count)  # once a type
+        for task_type, count in Counter([task.type for task in tasks]).items():
+            self.metrics.submitted.labels(task_type).inc(count)  # once a type, not a task
         return [Submitted(s, s.id == t.id) for s, t in zip(stored, tasks, strict=True)]
 
     async def _commit(self, tasks: list[Task]) -> list[Task]:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -126,6 +126,21 @@ def test_submit_many_is_all_or_nothing(app: App) -> None:
     assert app.portal.call(_count(app)) == 2
 
 
+def _on_threads_at_once(count: int, action: Callable[[int], object]) -> None:
+    """Run action(0..count-1) on as many threads, released together by a barrier."""
+    start_together = threading.Barrier(count)
+
+    def run(n: int) -> None:
+        start_together.wait()
+        action(n)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+
 def test_first_sync_use_from_many_threads_makes_one_portal(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -141,17 +156,7 @@ def test_first_sync_use_from_many_threads_makes_one_portal(
             made.append(self)
 
     monkeypatch.setattr(conveyor.app, "Portal", SlowPortal)
-    start_together = threading.Barrier(4)
-
-    def produce() -> None:
-        start_together.wait()
-        app.submit("shout", text="x")
-
-    threads = [threading.Thread(target=produce) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    _on_threads_at_once(4, lambda n: app.submit("shout", text="x"))
     assert len(made) == 1
     assert app.portal.call(_count(app)) == 4
 
@@ -177,17 +182,7 @@ def test_first_async_use_from_loops_on_many_threads_opens_one_backend(
         return backend
 
     monkeypatch.setattr(conveyor.app, "open_backend", slow_open)
-    start_together = threading.Barrier(4)
-
-    def produce() -> None:
-        start_together.wait()
-        asyncio.run(app.asubmit("shout", text="x"))
-
-    threads = [threading.Thread(target=produce) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    _on_threads_at_once(4, lambda n: asyncio.run(app.asubmit("shout", text="x")))
     assert len(opened) == 1
     assert app.portal.call(_count(app)) == 4
 
@@ -196,18 +191,12 @@ def test_sync_submits_from_many_threads_all_land_once(app: App) -> None:
     """Sync producers store from their own threads (SQLite's blocking path), sharing
     the group commit: every call returns a stored task, none is stored twice."""
     ids: list[str] = []
-    start_together = threading.Barrier(8)
 
     def produce(n: int) -> None:
-        start_together.wait()  # first use from many threads at once: one portal, one backend
         for i in range(25):
             ids.append(app.submit("shout", text=f"{n}-{i}").id)
 
-    threads = [threading.Thread(target=produce, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    _on_threads_at_once(8, produce)  # first use from all of them: one portal, one backend
     assert len(ids) == len(set(ids)) == 200
     assert app.portal.call(_count(app)) == 200
     with pytest.raises(conveyor.InvalidTask) as caught:
