@@ -1,12 +1,15 @@
 """The SQLite writer shares the file with other processes' writers: it waits for their
 write lock (in short steps of its own, not SQLite's 1-100 ms sleeps) rather than failing,
 whether the submit comes from an event loop or from a sync caller's own thread; and its
-multi-row inserts store batches of any size whole; and the WAL stays bounded."""
+multi-row inserts store batches of any size whole; and the WAL stays bounded. At FULL,
+an event loop's submit is answered only once the WAL is fsync'd."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -16,6 +19,7 @@ import pytest
 
 from conveyor.backends.sqlite import SQLiteBackend
 from conveyor.demo import builtin_registry
+from conveyor.errors import BackendUnavailable
 from conveyor.service import Submitted, TaskRequest, TaskService
 from conveyor.task import Status, utcnow
 
@@ -159,3 +163,43 @@ async def test_claims_from_two_event_loops_each_take_a_task(backend: SQLiteBacke
     assert len(here) == len(there) == 1
     assert here != there
     assert (await backend.stats()).by_status[Status.PROCESSING] == 2
+
+
+async def test_at_full_an_event_loops_submit_is_answered_after_the_wal_is_fsynced(
+    backend: SQLiteBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A submit from an event loop at FULL commits on the loop without a sync, then the
+    WAL file itself is fsync'd off the loop: the caller is answered only after that
+    fsync, and the loop runs on while it takes."""
+    wal = backend.path.with_name(backend.path.name + "-wal")
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def slow_fsync(descriptor: int) -> None:
+        time.sleep(0.3)
+        real_fsync(descriptor)
+        synced.append(os.fstat(descriptor).st_ino)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    service = TaskService(backend, builtin_registry(), "node-a")
+    submitting = asyncio.ensure_future(service.submit([TaskRequest("echo")]))
+    ticks = 0
+    while not submitting.done():
+        await asyncio.sleep(0.01)
+        ticks += 1
+    [stored] = submitting.result()
+    assert synced == [wal.stat().st_ino]
+    assert ticks >= 10  # the loop ran during the 0.3 s fsync
+    assert (await backend.get([stored.task.id]))[0] is not None
+
+
+async def test_at_full_a_failed_wal_fsync_is_not_acknowledged(
+    backend: SQLiteBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_fsync(descriptor: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    service = TaskService(backend, builtin_registry(), "node-a")
+    with pytest.raises(BackendUnavailable, match=r"fsync of .*-wal failed"):
+        await service.submit([TaskRequest("echo")])

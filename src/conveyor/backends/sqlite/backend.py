@@ -74,6 +74,7 @@ class SQLiteBackend(Backend):
             transactional=True,
             on_commit=lambda changes: self._broadcast.publish(changes.work, changes.final_ids),
             synchronous=self.synchronous,
+            wal=self.path.with_name(self.path.name + "-wal"),
         )
         self._reader = DbThread(url, self._connect, "conveyor-sqlite-reader", transactional=False)
         self._opened = False
@@ -138,7 +139,7 @@ class SQLiteBackend(Backend):
         job = inserting(tasks)
         if len(tasks) <= _INLINE_MOST_TASKS:
             try:
-                return self._writer.run_inline(job, durable=True)
+                return await self._writer.run_inline_synced(job)
             except WriterBusy:
                 pass
         return await self._writer.run(job)

@@ -22,12 +22,14 @@ import asyncio
 import concurrent.futures
 import enum
 import logging
+import os
 import queue
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Generic, TypeVar
 
 from conveyor.errors import BackendUnavailable
@@ -94,8 +96,11 @@ class DbThread:
         transactional: bool,
         on_commit: Callable[[Changes], None] | None = None,
         synchronous: str = "FULL",
+        wal: Path | None = None,
     ) -> None:
         self._url = url
+        self._wal = wal
+        """The WAL file, for `run_inline_synced`: without it, such jobs queue."""
         self._connect = connect
         self._transactional = transactional
         self._on_commit = on_commit
@@ -114,6 +119,8 @@ class DbThread:
         self._commits_unchecked = 0
         """Commits on the side connections since the writer last checkpointed."""
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        # fsyncs of the WAL for `run_inline_synced`, off the event loop's thread
+        self._syncer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"{name}-sync")
         self._ready = concurrent.futures.Future[None]()
 
     def start(self) -> None:
@@ -129,6 +136,7 @@ class DbThread:
                 if side is not None:
                     side.close()
             self._here = self._inline = None
+        self._syncer.shutdown(wait=True)
 
     async def run(self, job: Job[T], *, durable: bool = True) -> T:
         """Run `job`; `durable=False` lets a transaction holding only such jobs skip the
@@ -185,6 +193,41 @@ class DbThread:
             return self._side_transaction(self._inline, job, durable, _begin_now)
         finally:
             self._side_lock.release()
+
+    async def run_inline_synced(self, job: Job[T]) -> T:
+        """A durable `job` on the calling event loop's thread even where commits fsync
+        (FULL, EXTRA): its transaction commits inline without a sync, then the WAL file
+        is fsync'd on a helper thread, and only then does the result return. That is the
+        sync SQLite's FULL makes after each commit, made without stopping the loop: the
+        HTTP server parses the next requests meanwhile, and they join the next group
+        commit. Others can see the rows from the commit on, a moment before they are
+        durable (as with Redis's `appendfsync always`); no caller is answered before.
+        WriterBusy as `run_inline`."""
+        if self._synchronous not in _SYNCING:
+            return self.run_inline(job, durable=True)
+        if self._wal is None:
+            raise WriterBusy
+        result = self.run_inline(job, durable=False)
+        try:
+            syncing = asyncio.get_running_loop().run_in_executor(
+                self._syncer, self._sync_wal, self._wal
+            )
+        except RuntimeError:  # closed since the commit: its sync is no longer to be had
+            raise BackendUnavailable(self._url, "the backend is closed") from None
+        await syncing
+        return result
+
+    def _sync_wal(self, wal: Path) -> None:
+        # Opened for each sync: SQLite may delete and recreate the file, and an fsync
+        # through an old descriptor would sync a file no longer in use.
+        try:
+            descriptor = os.open(wal, os.O_RDONLY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+        except OSError as exc:
+            raise BackendUnavailable(self._url, f"fsync of {wal} failed: {exc}") from exc
 
     def _open_side(self, *, fsyncs: bool) -> sqlite3.Connection:
         """A side connection; one that must not fsync runs at NORMAL."""
