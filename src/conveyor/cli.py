@@ -22,6 +22,7 @@ from conveyor.backends.base import StatusChange, TaskFilter
 from conveyor.config import Settings, load_settings
 from conveyor.demo import builtin_registry
 from conveyor.errors import ConveyorError
+from conveyor.heap import freeze_startup_objects
 from conveyor.node import Node
 from conveyor.registry import Registry
 from conveyor.service import TaskRequest, TaskService
@@ -302,6 +303,7 @@ def worker(
             return None
         stopped.cancel()
         starting.result()
+        freeze_startup_objects()
         assert node.worker is not None or node.supervisor is not None
         waits = [asyncio.create_task(stop.wait())]
         if node.worker is not None:

@@ -18,6 +18,7 @@ from conveyor.api.limits import BodySizeLimit
 from conveyor.dashboard import api as dashboard_api
 from conveyor.dashboard import routes as dashboard_routes
 from conveyor.dashboard.history import HistoryStore, Sampler
+from conveyor.heap import freeze_startup_objects
 from conveyor.ingest.streams import IngestCollector, Ingestion
 from conveyor.node import Node
 
@@ -60,6 +61,7 @@ def create_app(node: Node) -> HttpApp:
         await node.start()
         await ingestion.start()
         await sampler.start()
+        freeze_startup_objects()
         try:
             yield
         finally:
