@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+from enum import IntEnum
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from conveyor.errors import InvalidTask, UnknownTaskType
 from conveyor.registry import Registry, TaskContext
@@ -54,6 +59,47 @@ def test_var_keyword_handlers_take_any_fields(registry: Registry) -> None:
     assert registry.get("anything").validate_payload({"x": [1, {"y": None}]}) == {
         "x": [1, {"y": None}]
     }
+
+
+def nothing(ctx: TaskContext) -> None:
+    return None
+
+
+class Level(IntEnum):
+    HIGH = 2
+
+
+_json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(), st.floats())
+_payload_values = st.one_of(
+    _json_scalars,
+    st.lists(_json_scalars, max_size=3),
+    st.dictionaries(st.text(max_size=5), _json_scalars, max_size=3),
+    st.datetimes(timezones=st.just(UTC)),
+    st.just(Level.HIGH),
+    st.tuples(st.integers()),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload=st.dictionaries(st.text(max_size=8), _payload_values, max_size=5))
+def test_handlers_without_named_parameters_give_what_their_model_gives(
+    payload: dict[str, Any],
+) -> None:
+    """Handlers taking only **kwargs, or no payload, skip the model for payloads it
+    would give back unchanged: the answer (or the error) is the model's either way."""
+    registry = Registry()
+    for func in (anything, nothing):
+        handler = registry.register(func)
+        try:
+            model = handler.payload_model.model_validate(payload)
+            expected = ("valid", model.model_dump(mode="json", exclude_unset=True))
+        except ValidationError as exc:
+            expected = ("invalid", f"payload.{exc.errors()[0]['loc'][0]}")
+        try:
+            got = ("valid", handler.validate_payload(payload))
+        except InvalidTask as exc:
+            got = ("invalid", exc.field)
+        assert got == expected
 
 
 def test_async_handlers_are_recognised(registry: Registry) -> None:
