@@ -87,20 +87,22 @@ class Handler:
     is_async: bool
     options: TaskOptions
     payload_model: type[BaseModel] = field(repr=False)
-    fields: frozenset[str] = field(init=False, repr=False)
-    """The parameters the payload fills; an empty set with `any_keys` is a **kwargs-only handler."""
-    any_keys: bool = field(init=False, repr=False)
+    no_named_parameters: bool = field(init=False, repr=False)
+    """The model has no fields: an empty payload is all it accepts, unless `kwargs_only`."""
+    kwargs_only: bool = field(init=False, repr=False)
+    """No named parameters, only **kwargs: the model accepts any keys."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "fields", frozenset(self.payload_model.model_fields))
+        unnamed = not self.payload_model.model_fields
+        object.__setattr__(self, "no_named_parameters", unnamed)
         object.__setattr__(
-            self, "any_keys", self.payload_model.model_config.get("extra") == "allow"
+            self, "kwargs_only", unnamed and self.payload_model.model_config.get("extra") == "allow"
         )
 
     def validate_payload(self, payload: JSONObject) -> JSONObject:
         """The payload checked against the handler's signature, with values coerced
         to the annotated types; InvalidTask names the first bad field."""
-        if not self.fields and (not payload or (self.any_keys and _flat_json(payload))):
+        if (self.no_named_parameters and not payload) or (self.kwargs_only and _flat_json(payload)):
             # What the model gives back, without it (1.6 us a task, most of a batch
             # submit's validation): a handler taking no payload gets {}, and one taking
             # only **kwargs keeps strings, finite numbers, booleans and None as they are.

@@ -67,6 +67,7 @@ class SQLiteBackend(Backend):
         self.path, self.synchronous = parse_sqlite_url(url)
         self._waiters = Waiters()
         self._broadcast = Broadcast(notify_dir(self.path), self._waiters)
+        wal = self.path.with_name(self.path.name + "-wal")
         self._writer = DbThread(
             url,
             self._connect,
@@ -74,9 +75,11 @@ class SQLiteBackend(Backend):
             transactional=True,
             on_commit=lambda changes: self._broadcast.publish(changes.work, changes.final_ids),
             synchronous=self.synchronous,
-            wal=self.path.with_name(self.path.name + "-wal"),
+            wal=wal,
         )
-        self._reader = DbThread(url, self._connect, "conveyor-sqlite-reader", transactional=False)
+        self._reader = DbThread(
+            url, self._connect, "conveyor-sqlite-reader", transactional=False, wal=wal
+        )
         self._opened = False
 
     def _connect(self) -> sqlite3.Connection:

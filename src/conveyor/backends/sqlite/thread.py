@@ -94,13 +94,13 @@ class DbThread:
         name: str,
         *,
         transactional: bool,
+        wal: Path,
         on_commit: Callable[[Changes], None] | None = None,
         synchronous: str = "FULL",
-        wal: Path | None = None,
     ) -> None:
         self._url = url
         self._wal = wal
-        """The WAL file, for `run_inline_synced`: without it, such jobs queue."""
+        """The database's WAL file, which `run_inline_synced` fsyncs."""
         self._connect = connect
         self._transactional = transactional
         self._on_commit = on_commit
@@ -205,8 +205,6 @@ class DbThread:
         WriterBusy as `run_inline`."""
         if self._synchronous not in _SYNCING:
             return self.run_inline(job, durable=True)
-        if self._wal is None:
-            raise WriterBusy
         result = self.run_inline(job, durable=False)
         try:
             syncing = asyncio.get_running_loop().run_in_executor(
