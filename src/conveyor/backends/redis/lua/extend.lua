@@ -7,17 +7,21 @@ for i = 4, #ARGV do
   local task = tkey(r.id)
   local f = redis.call("HMGET", task, "status", "lease_token", "cancel_requested")
   if f[1] == "processing" and f[2] == r.token then
-    redis.call("HSET", task, "lease_expires_us", expires)
-    redis.call("ZADD", P .. "leases", expires, r.id)
+    local change = changes()
+    put(change, "lease_expires_us", expires)
     if r.progress then
-      redis.call("HSET", task, "progress", r.progress, "updated_us", now)
+      put(change, "progress", r.progress)
+      put(change, "updated_us", now)
     end
     if r.message then
-      redis.call("HSET", task, "progress_message", r.message)
+      put(change, "progress_message", r.message)
     end
+    apply(task, change)
+    zset_put(P .. "leases", r.id, expires)
     states[#states + 1] = { 1, f[3] == "1" and 1 or 0 }
   else
     states[#states + 1] = { 0, 0 }
   end
 end
+flush()
 return states

@@ -11,31 +11,38 @@ for i = 3, #ARGV do
   if f[1] ~= "processing" or f[2] ~= o.token then
     applied[#applied + 1] = 0
   else
-    redis.call("HDEL", task, "lease_token", "lease_expires_us")
-    redis.call("ZREM", P .. "leases", o.id)
-    redis.call("HSET", task, "updated_us", now)
+    local change = changes()
+    put(change, "lease_token", nil)
+    put(change, "lease_expires_us", nil)
+    put(change, "updated_us", now)
+    zset_put(P .. "leases", o.id, false)
     if o.kind == "retry" then
       local run_at = o.run_at or now
-      set_or_clear(task, "error", o.error)
-      set_or_clear(task, "traceback", o.traceback)
-      redis.call("HSET", task, "run_at_us", run_at)
+      put(change, "error", o.error)
+      put(change, "traceback", o.traceback)
+      put(change, "run_at_us", run_at)
+      put(change, "status", "pending")
       set_status(o.id, f[3], "processing", "pending")
       enqueue(o.id, f[3], f[4], f[5], run_at, now)
       work = true
     elseif o.kind == "release" then
-      redis.call("HSET", task, "attempts", math.max(tonumber(f[6]) - 1, 0))
+      put(change, "attempts", tostring(math.max(tonumber(f[6]) - 1, 0)))
+      put(change, "status", "pending")
       set_status(o.id, f[3], "processing", "pending")
       enqueue(o.id, f[3], f[4], f[5], now, now)
       work = true
     else
-      set_or_clear(task, "result", o.result)
-      set_or_clear(task, "error", o.error)
-      set_or_clear(task, "traceback", o.traceback)
+      put(change, "result", o.result)
+      put(change, "error", o.error)
+      put(change, "traceback", o.traceback)
+      put(change, "status", o.kind)
       set_status(o.id, f[3], "processing", o.kind)
-      finish_final(o.id, now, finals)
+      finish_final(o.id, change, now, finals)
     end
+    apply(task, change)
     applied[#applied + 1] = 1
   end
 end
+flush()
 publish(work, finals)
 return applied

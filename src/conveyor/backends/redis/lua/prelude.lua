@@ -17,18 +17,89 @@ local function pending_key(queue, task_type)
   return P .. "pending:" .. queue .. "|" .. task_type
 end
 
+-- Changes to sorted sets, counters and type sets are gathered while a script runs and
+-- written by flush(): one variadic ZADD or ZREM per set and one HINCRBY per counter,
+-- instead of a call each per task (those calls were most of a claim's or a finish's
+-- time in Redis). The last change of a member wins, as if each had been made in turn.
+-- A script reads a set it changed only after a flush; every script flushes at its end.
+local zset_changes, zset_keys = {}, {}
+local counter_changes, counter_keys = {}, {}
+local type_changes = {}
+
+local function zset_put(key, member, score)  -- score false: remove the member
+  local members = zset_changes[key]
+  if not members then
+    members = {}
+    zset_changes[key] = members
+    zset_keys[#zset_keys + 1] = key
+  end
+  members[member] = score
+end
+
+local function count(hash, field, by)
+  local fields = counter_changes[hash]
+  if not fields then
+    fields = {}
+    counter_changes[hash] = fields
+    counter_keys[#counter_keys + 1] = hash
+  end
+  fields[field] = (fields[field] or 0) + by
+end
+
+-- unpack() takes a bounded number of values (Lua's C stack): write in slices
+local SLICE = 1000
+
+local function call_sliced(command, key, values)
+  for first = 1, #values, SLICE do
+    redis.call(command, key, unpack(values, first, math.min(first + SLICE - 1, #values)))
+  end
+end
+
+local function flush()
+  for _, key in ipairs(zset_keys) do
+    local adds, removes = {}, {}
+    for member, score in pairs(zset_changes[key]) do
+      if score then
+        adds[#adds + 1] = score
+        adds[#adds + 1] = member
+      else
+        removes[#removes + 1] = member
+      end
+    end
+    call_sliced("ZADD", key, adds)  -- SLICE is even: a slice never splits a pair
+    call_sliced("ZREM", key, removes)
+  end
+  for _, hash in ipairs(counter_keys) do
+    for field, by in pairs(counter_changes[hash]) do
+      if by ~= 0 then
+        redis.call("HINCRBY", hash, field, by)
+      end
+    end
+  end
+  for key, members in pairs(type_changes) do
+    local list = {}
+    for member in pairs(members) do
+      list[#list + 1] = member
+    end
+    call_sliced("SADD", key, list)
+  end
+  zset_changes, zset_keys = {}, {}
+  counter_changes, counter_keys = {}, {}
+  type_changes = {}
+end
+
 -- Move a task between status indexes and counters; nil for "none" (new or deleted).
+-- The task's own "status" field is the caller's to write, with its other fields.
 local function set_status(id, queue, old, new)
   if old then
-    redis.call("ZREM", P .. "status:" .. old, id)
-    redis.call("HINCRBY", P .. "counts", queue .. "|" .. old, -1)
+    zset_put(P .. "status:" .. old, id, false)
+    count(P .. "counts", queue .. "|" .. old, -1)
   end
   -- totals only grow (purges do not lower them): "submitted", then each status entered
   if new then
-    redis.call("HINCRBY", P .. "totals", old and new or "submitted", 1)
-    redis.call("ZADD", P .. "status:" .. new, 0, id)
-    redis.call("HINCRBY", P .. "counts", queue .. "|" .. new, 1)
-    redis.call("HSET", tkey(id), "status", new)
+    count(P .. "totals", old and new or "submitted", 1)
+    zset_put(P .. "status:" .. new, id, 0)
+    count(P .. "counts", queue .. "|" .. new, 1)
   end
 end
 
@@ -36,24 +107,41 @@ end
 -- Times are compared as numbers: microseconds fit a double exactly.
 local function enqueue(id, queue, task_type, priority, run_at, now)
   if tonumber(run_at) > tonumber(now) then
-    redis.call("ZADD", P .. "delayed", run_at, id)
+    zset_put(P .. "delayed", id, run_at)
   else
-    redis.call("ZADD", pending_key(queue, task_type), -tonumber(priority), id)
-    redis.call("SADD", P .. "types:" .. queue, task_type)
+    zset_put(pending_key(queue, task_type), id, -tonumber(priority))
+    local key = P .. "types:" .. queue
+    type_changes[key] = type_changes[key] or {}
+    type_changes[key][task_type] = true
   end
 end
 
-local function set_or_clear(key, field, value)
+-- A task's hash fields to write and to delete, gathered into one HSET and one HDEL.
+local function changes()
+  return { set = {}, clear = {} }
+end
+
+local function put(change, field, value)  -- value nil: delete the field
   if value == nil then
-    redis.call("HDEL", key, field)
+    change.clear[#change.clear + 1] = field
   else
-    redis.call("HSET", key, field, value)
+    change.set[#change.set + 1] = field
+    change.set[#change.set + 1] = value
   end
 end
 
-local function finish_final(id, now, finals)
-  redis.call("HSET", tkey(id), "finished_us", now)
-  redis.call("ZADD", P .. "finished", now, id)
+local function apply(key, change)
+  if #change.clear > 0 then
+    redis.call("HDEL", key, unpack(change.clear))
+  end
+  if #change.set > 0 then
+    redis.call("HSET", key, unpack(change.set))
+  end
+end
+
+local function finish_final(id, change, now, finals)
+  put(change, "finished_us", now)
+  zset_put(P .. "finished", id, now)
   finals[#finals + 1] = id
 end
 

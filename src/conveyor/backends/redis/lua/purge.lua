@@ -5,15 +5,16 @@ local count = 0
 for _, id in ipairs(ids) do
   local task = tkey(id)
   local f = redis.call("HMGET", task, "status", "queue", "idempotency_key")
-  redis.call("ZREM", P .. "finished", id)
+  zset_put(P .. "finished", id, false)
   if f[1] == "completed" or f[1] == "failed" or f[1] == "canceled" then
     if f[3] and redis.call("HGET", P .. "idem", f[3]) == id then
       redis.call("HDEL", P .. "idem", f[3])
     end
-    redis.call("ZREM", P .. "ids", id)
+    zset_put(P .. "ids", id, false)
     set_status(id, f[2], f[1], nil)
     redis.call("DEL", task)
     count = count + 1
   end
 end
+flush()
 return count

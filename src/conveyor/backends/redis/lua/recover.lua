@@ -23,11 +23,13 @@ for _, id in ipairs(ids) do
   local task = tkey(id)
   local f = redis.call("HMGET", task, "status", "cancel_requested", "attempts",
     "max_attempts", "handled_by", "queue", "type", "priority")
-  redis.call("ZREM", P .. "leases", id)
+  zset_put(P .. "leases", id, false)
   if f[1] == "processing" then
     count = count + 1
-    redis.call("HDEL", task, "lease_token", "lease_expires_us")
-    redis.call("HSET", task, "updated_us", now)
+    local change = changes()
+    put(change, "lease_token", nil)
+    put(change, "lease_expires_us", nil)
+    put(change, "updated_us", now)
     local new = "pending"
     if f[2] == "1" then
       new = "canceled"
@@ -35,17 +37,20 @@ for _, id in ipairs(ids) do
       new = "failed"
     end
     if new ~= "canceled" then
-      redis.call("HSET", task, "error", why .. " (attempt " .. f[3] .. " of " .. f[4]
+      put(change, "error", why .. " (attempt " .. f[3] .. " of " .. f[4]
         .. ", worker " .. (f[5] or "?") .. ")")
     end
+    put(change, "status", new)
     set_status(id, f[6], "processing", new)
     if new == "pending" then
       enqueue(id, f[6], f[7], f[8], now, now)
       work = true
     else
-      finish_final(id, now, finals)
+      finish_final(id, change, now, finals)
     end
+    apply(task, change)
   end
 end
+flush()
 publish(work, finals)
 return count

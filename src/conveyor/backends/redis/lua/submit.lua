@@ -1,5 +1,5 @@
--- ARGV: prefix, now_us, then one JSON object of string fields per task.
--- All or none: every id is checked before anything is written.
+-- ARGV: prefix, now_us, then one JSON object of string fields per task (status among
+-- them). All or none: every id is checked before anything is written.
 local now = ARGV[2]
 local tasks, seen = {}, {}
 for i = 3, #ARGV do
@@ -28,11 +28,12 @@ for _, t in ipairs(tasks) do
     if t.idempotency_key then
       redis.call("HSET", P .. "idem", t.idempotency_key, t.id)
     end
-    redis.call("ZADD", P .. "ids", 0, t.id)
+    zset_put(P .. "ids", t.id, 0)
     set_status(t.id, t.queue, nil, t.status)
     enqueue(t.id, t.queue, t.type, t.priority, t.run_at_us, now)
     stored[#stored + 1] = t.id
   end
 end
+flush()
 publish(true, {})
 return stored

@@ -11,19 +11,22 @@ for i = 4, #ARGV do
     results[#results + 1] = {}
   else
     if action == "cancel" and previous == "pending" then
-      redis.call("ZREM", P .. "delayed", id)
-      redis.call("ZREM", pending_key(f[2], f[3]), id)
-      redis.call("HSET", task, "updated_us", now)
+      zset_put(P .. "delayed", id, false)
+      zset_put(pending_key(f[2], f[3]), id, false)
+      local change = changes()
+      put(change, "updated_us", now)
+      put(change, "status", "canceled")
       set_status(id, f[2], "pending", "canceled")
-      finish_final(id, now, finals)
+      finish_final(id, change, now, finals)
+      apply(task, change)
     elseif action == "cancel" and previous == "processing" then
       redis.call("HSET", task, "cancel_requested", "1", "updated_us", now)
     elseif action == "retry" and (previous == "failed" or previous == "canceled") then
       redis.call("HDEL", task, "result", "finished_us", "started_us", "progress",
         "progress_message")
       redis.call("HSET", task, "attempts", "0", "run_at_us", now, "cancel_requested", "0",
-        "updated_us", now)
-      redis.call("ZREM", P .. "finished", id)
+        "updated_us", now, "status", "pending")
+      zset_put(P .. "finished", id, false)
       set_status(id, f[2], previous, "pending")
       local priority = redis.call("HGET", task, "priority")
       enqueue(id, f[2], f[3], priority, now, now)
@@ -34,5 +37,6 @@ for i = 4, #ARGV do
     results[#results + 1] = after
   end
 end
+flush()
 publish(work, finals)
 return results
