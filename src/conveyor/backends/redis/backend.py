@@ -35,7 +35,13 @@ from conveyor.backends.base import (
 )
 from conveyor.backends.encoding import dumps, from_micros, micros
 from conveyor.backends.redis.blocking import BlockingClient
-from conveyor.backends.redis.codec import fields_task, pairs_to_dict, task_fields
+from conveyor.backends.redis.codec import (
+    FIELDS,
+    fields_task,
+    pairs_to_dict,
+    task_fields,
+    values_task,
+)
 from conveyor.backends.redis.connection import (
     CLIENT_OPTIONS,
     parse_redis_url,
@@ -179,12 +185,14 @@ class RedisBackend(Backend):
             worker_id,
             limit,
             len(queues),
+            len(types),
             *queues,
             *types,
+            *FIELDS,
         ]
         with unavailable_on_error(self.url):
             rows = await self.scripts.claim(args=args)
-        return [fields_task(pairs_to_dict(row)) for row in rows]
+        return [values_task(row) for row in rows]
 
     async def extend(
         self, renewals: Sequence[Renewal], lease_s: float, now: datetime

@@ -57,6 +57,31 @@ def task_fields(task: Task) -> dict[str, str]:
     return fields
 
 
+# Every field a task hash can hold. A claim reads them with one HMGET and answers the
+# values in this order (None where a field is missing): no field names to send and parse.
+FIELDS = (
+    "id",
+    "type",
+    "payload",
+    "priority",
+    "queue",
+    "status",
+    "attempts",
+    "max_attempts",
+    "cancel_requested",
+    *_TIMES,
+    *_TEXTS,
+    "result",
+    "timeout_s",
+    "progress",
+)
+
+
+def values_task(values: Sequence[str | None]) -> Task:
+    """A task from the values of FIELDS, in order."""
+    return fields_task({f: v for f, v in zip(FIELDS, values, strict=True) if v is not None})
+
+
 def pairs_to_dict(flat: Sequence[str]) -> dict[str, str]:
     """HGETALL as a Lua script returns it: [field, value, field, value, ...]."""
     return dict(zip(flat[::2], flat[1::2], strict=True))
