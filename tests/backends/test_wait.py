@@ -108,3 +108,37 @@ async def test_another_process_wakes_waiters(backend: Backend, make_task: MakeTa
         assert time.monotonic() - started < 1
     finally:
         await other.close()
+
+
+async def test_another_process_wakes_a_waiter_for_a_task_before_any_worker_waits(
+    backend: Backend, make_task: MakeTask
+) -> None:
+    """A process whose first wait is for a task (an API server) is woken by another
+    process's completion, and then by its submits too."""
+    other = open_backend(backend.url)
+    await other.open()
+    try:
+        task = make_task()
+        await other.submit([task])
+        [claimed] = await other.claim("w", ["default"], ["echo"], 1, 30, utcnow())
+
+        async def complete_later() -> None:
+            await asyncio.sleep(0.2)
+            done = Outcome(task.id, claimed.lease_token or "", OutcomeKind.COMPLETED, result=1)
+            await other.finish([done], utcnow())
+
+        started = time.monotonic()
+        final, _ = await asyncio.gather(backend.wait_for_final(task.id, 10), complete_later())
+        assert final is not None
+        assert final.status is Status.COMPLETED
+        assert time.monotonic() - started < 1
+
+        async def submit_later() -> None:
+            await asyncio.sleep(0.2)
+            await other.submit([make_task()])
+
+        started = time.monotonic()
+        await asyncio.gather(backend.wait_for_work(["default"], 10), submit_later())
+        assert time.monotonic() - started < 1
+    finally:
+        await other.close()

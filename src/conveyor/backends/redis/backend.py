@@ -101,7 +101,7 @@ class RedisBackend(Backend):
                 raise
         self._client = client
         self._scripts = Scripts.register(client)
-        self._events = Events(client, self._key("events"), self._waiters)
+        self._events = Events(client, self._key("events"), self._key("finals"), self._waiters)
 
     async def close(self) -> None:
         self._waiters.wake_all()
@@ -357,7 +357,7 @@ class RedisBackend(Backend):
 
     async def wait_for_final(self, task_id: str, timeout_s: float) -> Task | None:
         if self._events is not None:
-            await self._events.listen()
+            await self._events.listen(finals=True)
 
         async def fetch() -> Task | None:
             [task] = await self.get([task_id])

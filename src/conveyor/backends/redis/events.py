@@ -1,7 +1,9 @@
 """Cross-process wake-ups over Redis pub/sub.
 
-Scripts PUBLISH "w" when work may be ready and "f<id>,<id>..." when tasks became final;
-one subscriber per process turns those into local wake-ups. A message lost while the
+Scripts PUBLISH "w" on the work channel when work may be ready, and "<id>,<id>..." on
+the finals channel when tasks became final. One subscriber per process turns those into
+local wake-ups; it takes the finals channel only once something in the process waits for
+a task, so that workers are not sent every finished id. A message lost while the
 subscriber reconnects only costs latency: waits are bounded and re-check storage, and a
 reconnect wakes every waiter at once.
 """
@@ -11,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from conveyor.backends.waiters import Waiters
@@ -25,22 +29,33 @@ _CLOSE_WAIT_S = 1.0
 
 
 class Events:
-    def __init__(self, client: Redis, channel: str, waiters: Waiters) -> None:
+    def __init__(self, client: Redis, work: str, finals: str, waiters: Waiters) -> None:
         self._client = client
-        self._channel = channel
+        self._work, self._finals = work, finals
         self._waiters = waiters
-        self._subscribed = asyncio.Event()
+        self._wanted: set[str] = set()
+        self._confirmed = {work: asyncio.Event(), finals: asyncio.Event()}
+        self._pubsub: PubSub | None = None
+        # One SUBSCRIBE at a time: the first one opens the subscriber's connection.
+        self._subscribing = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
 
-    async def listen(self) -> None:
-        """Start the subscriber if needed and wait (bounded) until it is subscribed, so a
-        wake-up published after this returns is not missed."""
+    async def listen(self, finals: bool = False) -> None:
+        """Start the subscriber if needed, take the work channel (and the finals one if
+        asked), and wait (bounded) until Redis confirms it, so a wake-up published after
+        this returns is not missed."""
+        channel = self._finals if finals else self._work
+        if channel not in self._wanted:
+            self._wanted.add(channel)
+            if self._pubsub is not None:  # running: add it (a reconnect takes every wanted)
+                with contextlib.suppress(RedisError, OSError):
+                    await self._subscribe(self._pubsub, [channel])
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="conveyor-redis-events")
-        if not self._subscribed.is_set():
+        if not self._confirmed[channel].is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._subscribed.wait(), _SUBSCRIBE_WAIT_S)
+                await asyncio.wait_for(self._confirmed[channel].wait(), _SUBSCRIBE_WAIT_S)
 
     async def close(self) -> None:
         self._closing = True
@@ -51,27 +66,35 @@ class Events:
             await asyncio.wait({self._task}, timeout=_CLOSE_WAIT_S)
             self._task = None
 
-    def dispatch(self, data: str) -> None:
-        if data.startswith("w"):
-            self._waiters.notify_work()
-        elif data.startswith("f"):
-            self._waiters.notify_final(data[1:].split(","))
+    async def _subscribe(self, pubsub: PubSub, channels: list[str]) -> None:
+        async with self._subscribing:
+            await pubsub.subscribe(*channels)
+
+    def _receive(self, message: dict[str, Any]) -> None:
+        channel, data = message["channel"], message["data"]
+        if message["type"] == "subscribe":
+            if channel in self._confirmed and not self._confirmed[channel].is_set():
+                self._confirmed[channel].set()
+                self._waiters.wake_all()  # anything published while we were away
+        elif message["type"] == "message":
+            if channel == self._work:
+                self._waiters.notify_work()
+            elif channel == self._finals:
+                self._waiters.notify_final(data.split(","))
 
     async def _run(self) -> None:
         delay = 0.1
         while not self._closing:
-            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._client.pubsub()
             try:
-                await pubsub.subscribe(self._channel)
-                self._subscribed.set()
-                self._waiters.wake_all()  # anything published while we were away
+                self._pubsub = pubsub
+                await self._subscribe(pubsub, sorted(self._wanted))
                 delay = 0.1
                 while not self._closing:
                     message = await pubsub.get_message(timeout=1.0)
-                    if message is not None and message["type"] == "message":
-                        self.dispatch(message["data"])
+                    if message is not None:
+                        self._receive(message)
             except (RedisError, OSError) as exc:
-                self._subscribed.clear()
                 logger.warning(
                     "redis subscriber lost its connection; reconnecting",
                     extra={"error": str(exc), "retry_in_s": delay},
@@ -79,5 +102,8 @@ class Events:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _RECONNECT_MAX_S)
             finally:
+                self._pubsub = None
+                for confirmed in self._confirmed.values():
+                    confirmed.clear()
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -6,7 +6,7 @@
 -- types:<queue> (set), delayed, leases, finished (zsets scored by time in microseconds),
 -- ids and status:<status> (zsets with score 0, ordered by id), idem (hash key -> id),
 -- counts (hash "<queue>|<status>" -> n), totals (hash event -> n), workers (hash id -> JSON).
--- Channel: events.
+-- Channels: events (work may be ready), finals (ids of tasks that became final).
 local P = ARGV[1]
 
 local function tkey(id)
@@ -150,6 +150,6 @@ local function publish(work, finals)
     redis.call("PUBLISH", P .. "events", "w")
   end
   if #finals > 0 then
-    redis.call("PUBLISH", P .. "events", "f" .. table.concat(finals, ","))
+    redis.call("PUBLISH", P .. "finals", table.concat(finals, ","))
   end
 end
