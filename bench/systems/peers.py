@@ -27,7 +27,7 @@ class Huey(System):
         getattr(importlib.import_module("bench.systems.huey_app"), kind)(**args)
 
     def worker_commands(self, workload: Workload) -> list[list[str]]:
-        kind = ["-w", "50", "-k", "thread"] if workload == "io" else ["-w", "2", "-k", "process"]
+        kind = ["-w", "50", "-k", "thread"] if workload == "io" else ["-w", "8", "-k", "process"]
         return [[str(BIN / "huey_consumer"), "bench.systems.huey_app.huey", *kind, "-q"]]
 
 
@@ -41,8 +41,10 @@ class Dramatiq(System):
         getattr(importlib.import_module("bench.systems.dramatiq_app"), kind).send(**args)
 
     def worker_commands(self, workload: Workload) -> list[list[str]]:
-        threads = "25" if workload == "io" else "8"
-        return [[str(BIN / "dramatiq"), "bench.systems.dramatiq_app", "-p", "2", "-t", threads]]
+        processes, threads = ("2", "25") if workload == "io" else ("4", "16")
+        return [
+            [str(BIN / "dramatiq"), "bench.systems.dramatiq_app", "-p", processes, "-t", threads]
+        ]
 
 
 class RQ(System):
