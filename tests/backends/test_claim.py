@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from conveyor.backends import Backend
+from conveyor.backends.base import Outcome, OutcomeKind, Renewal
 from conveyor.task import Status, utcnow
 from tests.backends.conftest import MakeTask
 
@@ -48,6 +49,28 @@ async def test_a_claimed_task_reads_back_as_stored(backend: Backend, make_task: 
     assert (claimed.created_at, claimed.run_at) == (task.created_at, task.run_at)
     [fetched] = await backend.get([task.id])
     assert fetched == claimed
+
+
+async def test_a_task_claimed_again_after_a_retry_reads_back_as_stored(
+    backend: Backend, make_task: MakeTask
+) -> None:
+    """Every field a task gains on its way (progress, error, traceback) comes back in a
+    later claim as a read shows it."""
+    task = make_task()
+    await backend.submit([task])
+    [first] = await backend.claim("w", ["default"], ["echo"], 1, 30, utcnow())
+    token = first.lease_token or ""
+    await backend.extend([Renewal(task.id, token, 0.5, "half way")], 30, utcnow())
+    retry = Outcome(
+        task.id, token, OutcomeKind.RETRY, error="boom", traceback="Traceback ...", run_at=utcnow()
+    )
+    assert await backend.finish([retry], utcnow()) == [True]
+    [second] = await backend.claim("w2", ["default"], ["echo"], 1, 30, utcnow())
+    assert (second.attempts, second.handled_by, second.error) == (2, "w2", "boom")
+    assert (second.progress, second.progress_message) == (0.5, "half way")
+    assert second.traceback == "Traceback ..."
+    [fetched] = await backend.get([task.id])
+    assert fetched == second
 
 
 async def test_only_due_tasks(backend: Backend, make_task: MakeTask) -> None:
