@@ -6,9 +6,11 @@ import asyncio
 import time
 from datetime import timedelta
 
+import pytest
+
 from conveyor.backends import Backend, open_backend
 from conveyor.backends.base import Outcome, OutcomeKind
-from conveyor.task import Status, utcnow
+from conveyor.task import Status, Task, utcnow
 from tests.backends.conftest import MakeTask
 
 
@@ -77,68 +79,48 @@ async def test_wait_for_final_times_out_and_knows_unknown_ids(
     assert await backend.wait_for_final("no-such-id", 1) is None
 
 
-async def test_another_process_wakes_waiters(backend: Backend, make_task: MakeTask) -> None:
-    """Two opens of one URL stand for two processes: a submit and a completion made
-    through one wake a worker and a waiter on the other, each in well under a second."""
-    other = open_backend(backend.url)
-    await other.open()
-    try:
-        task = make_task()
-
-        async def submit_later() -> None:
-            await asyncio.sleep(0.2)
-            await other.submit([task])
-
-        started = time.monotonic()
-        await asyncio.gather(backend.wait_for_work(["default"], 10), submit_later())
-        assert time.monotonic() - started < 1
-
-        [claimed] = await other.claim("w", ["default"], ["echo"], 1, 30, utcnow())
-        assert claimed.lease_token is not None
-
-        async def complete_later() -> None:
-            await asyncio.sleep(0.2)
-            done = Outcome(task.id, claimed.lease_token or "", OutcomeKind.COMPLETED, result=1)
-            await other.finish([done], utcnow())
-
-        started = time.monotonic()
-        final, _ = await asyncio.gather(backend.wait_for_final(task.id, 10), complete_later())
-        assert final is not None
-        assert final.status is Status.COMPLETED
-        assert time.monotonic() - started < 1
-    finally:
-        await other.close()
-
-
-async def test_another_process_wakes_a_waiter_for_a_task_before_any_worker_waits(
-    backend: Backend, make_task: MakeTask
-) -> None:
-    """A process whose first wait is for a task (an API server) is woken by another
-    process's completion, and then by its submits too."""
-    other = open_backend(backend.url)
-    await other.open()
-    try:
-        task = make_task()
+async def _woken_by_a_submit(waiting: Backend, other: Backend, task: Task) -> None:
+    async def submit_later() -> None:
+        await asyncio.sleep(0.2)
         await other.submit([task])
-        [claimed] = await other.claim("w", ["default"], ["echo"], 1, 30, utcnow())
 
-        async def complete_later() -> None:
-            await asyncio.sleep(0.2)
-            done = Outcome(task.id, claimed.lease_token or "", OutcomeKind.COMPLETED, result=1)
-            await other.finish([done], utcnow())
+    started = time.monotonic()
+    await asyncio.gather(waiting.wait_for_work(["default"], 10), submit_later())
+    assert time.monotonic() - started < 1
 
-        started = time.monotonic()
-        final, _ = await asyncio.gather(backend.wait_for_final(task.id, 10), complete_later())
-        assert final is not None
-        assert final.status is Status.COMPLETED
-        assert time.monotonic() - started < 1
 
-        async def submit_later() -> None:
-            await asyncio.sleep(0.2)
+async def _woken_by_a_completion(waiting: Backend, other: Backend) -> None:
+    [claimed] = await other.claim("w", ["default"], ["echo"], 1, 30, utcnow())
+    assert claimed.lease_token is not None
+
+    async def complete_later() -> None:
+        await asyncio.sleep(0.2)
+        done = Outcome(claimed.id, claimed.lease_token or "", OutcomeKind.COMPLETED, result=1)
+        await other.finish([done], utcnow())
+
+    started = time.monotonic()
+    final, _ = await asyncio.gather(waiting.wait_for_final(claimed.id, 10), complete_later())
+    assert final is not None
+    assert final.status is Status.COMPLETED
+    assert time.monotonic() - started < 1
+
+
+@pytest.mark.parametrize("first", ["work", "task"])
+async def test_another_process_wakes_waiters(
+    backend: Backend, make_task: MakeTask, first: str
+) -> None:
+    """Two opens of one URL stand for two processes: a submit and a completion made
+    through one wake a worker and a waiter on the other, each in well under a second,
+    whichever it waited for first (a worker waits for work, an API server for a task)."""
+    other = open_backend(backend.url)
+    await other.open()
+    try:
+        if first == "work":
+            await _woken_by_a_submit(backend, other, make_task())
+            await _woken_by_a_completion(backend, other)
+        else:
             await other.submit([make_task()])
-
-        started = time.monotonic()
-        await asyncio.gather(backend.wait_for_work(["default"], 10), submit_later())
-        assert time.monotonic() - started < 1
+            await _woken_by_a_completion(backend, other)
+            await _woken_by_a_submit(backend, other, make_task())
     finally:
         await other.close()

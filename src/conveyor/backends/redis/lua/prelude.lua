@@ -26,23 +26,22 @@ local zset_changes, zset_keys = {}, {}
 local counter_changes, counter_keys = {}, {}
 local type_changes = {}
 
-local function zset_put(key, member, score)  -- score false: remove the member
-  local members = zset_changes[key]
-  if not members then
-    members = {}
-    zset_changes[key] = members
-    zset_keys[#zset_keys + 1] = key
+local function changes_of(changes, keys, key)  -- keys: the order keys first changed
+  local of_key = changes[key]
+  if not of_key then
+    of_key = {}
+    changes[key] = of_key
+    keys[#keys + 1] = key
   end
-  members[member] = score
+  return of_key
+end
+
+local function zset_put(key, member, score)  -- score false: remove the member
+  changes_of(zset_changes, zset_keys, key)[member] = score
 end
 
 local function count(hash, field, by)
-  local fields = counter_changes[hash]
-  if not fields then
-    fields = {}
-    counter_changes[hash] = fields
-    counter_keys[#counter_keys + 1] = hash
-  end
+  local fields = changes_of(counter_changes, counter_keys, hash)
   fields[field] = (fields[field] or 0) + by
 end
 
