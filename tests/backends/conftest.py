@@ -7,15 +7,15 @@ when it is unreachable, unless CONVEYOR_REQUIRE_SERVICES=1 (CI), where they fail
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 import uuid_utils
 
 from conveyor.backends import Backend, open_backend
-from conveyor.task import Status, Task, utcnow
+from conveyor.task import Task
 from tests.redis_support import REDIS_URL, forget, service_missing
+from tests.support import new_task
 
 # kind -> (URL factory taking tmp_path, service needed or None)
 BACKENDS: dict[str, tuple[Callable[[Path], str], str | None]] = {
@@ -45,22 +45,4 @@ MakeTask = Callable[..., Task]
 @pytest.fixture
 def make_task() -> MakeTask:
     """New pending tasks with time-ordered ids; keyword arguments override fields."""
-
-    def make(**fields: object) -> Task:
-        now: datetime = fields.pop("now", None) or utcnow()  # type: ignore[assignment]
-        base: dict[str, object] = {
-            "id": str(uuid_utils.uuid7()),
-            "type": "echo",
-            "payload": {},
-            "priority": 5,
-            "queue": "default",
-            "status": Status.PENDING,
-            "attempts": 0,
-            "max_attempts": 3,
-            "created_at": now,
-            "run_at": now,
-        }
-        base.update(fields)
-        return Task(**base)  # type: ignore[arg-type]
-
-    return make
+    return new_task
