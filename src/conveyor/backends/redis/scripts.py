@@ -18,8 +18,11 @@ def _source(name: str) -> str:
 
 
 def script_source(name: str) -> str:
-    """A script as it runs: the shared prelude, then the script itself."""
-    return _source("prelude") + "\n" + _source(name)
+    """A script as it runs: the shared prelude, then the script itself as a function,
+    whose answer is returned once the set and counter changes it gathered are written
+    (the prelude's flush): no script can leave them unwritten."""
+    body = ("local function run()", _source(name), "end", "local answer = run()", "flush()")
+    return "\n".join((_source("prelude"), *body, "return answer"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,5 +70,4 @@ for n = 1, math.min(limit, #candidates) do
     claimed[#claimed + 1] = values
   end
 end
-flush()
 return claimed

@@ -23,5 +23,4 @@ for i = 4, #ARGV do
     states[#states + 1] = { 0, 0 }
   end
 end
-flush()
 return states

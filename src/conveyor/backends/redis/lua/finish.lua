@@ -43,6 +43,5 @@ for i = 3, #ARGV do
     applied[#applied + 1] = 1
   end
 end
-flush()
 publish(work, finals)
 return applied

@@ -21,10 +21,11 @@ end
 -- written by flush(): one variadic ZADD or ZREM per set and one HINCRBY per counter,
 -- instead of a call each per task (those calls were most of a claim's or a finish's
 -- time in Redis). The last change of a member wins, as if each had been made in turn.
--- A script reads a set it changed only after a flush; every script flushes at its end.
+-- A script reads a set it changed only after a flush; every script is flushed at its
+-- end (scripts.py runs it as a function, then flush).
 local zset_changes, zset_keys = {}, {}
 local counter_changes, counter_keys = {}, {}
-local type_changes = {}
+local type_changes, type_keys = {}, {}
 
 local function changes_of(changes, keys, key)  -- keys: the order keys first changed
   local of_key = changes[key]
@@ -75,16 +76,16 @@ local function flush()
       end
     end
   end
-  for key, members in pairs(type_changes) do
-    local list = {}
-    for member in pairs(members) do
-      list[#list + 1] = member
+  for _, key in ipairs(type_keys) do
+    local members = {}
+    for member in pairs(type_changes[key]) do
+      members[#members + 1] = member
     end
-    call_sliced("SADD", key, list)
+    call_sliced("SADD", key, members)
   end
   zset_changes, zset_keys = {}, {}
   counter_changes, counter_keys = {}, {}
-  type_changes = {}
+  type_changes, type_keys = {}, {}
 end
 
 -- Move a task between status indexes and counters; nil for "none" (new or deleted).
@@ -109,9 +110,7 @@ local function enqueue(id, queue, task_type, priority, run_at, now)
     zset_put(P .. "delayed", id, run_at)
   else
     zset_put(pending_key(queue, task_type), id, -tonumber(priority))
-    local key = P .. "types:" .. queue
-    type_changes[key] = type_changes[key] or {}
-    type_changes[key][task_type] = true
+    changes_of(type_changes, type_keys, P .. "types:" .. queue)[task_type] = true
   end
 end
 

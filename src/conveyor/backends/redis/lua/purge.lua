@@ -16,5 +16,4 @@ for _, id in ipairs(ids) do
     count = count + 1
   end
 end
-flush()
 return count

@@ -51,6 +51,5 @@ for _, id in ipairs(ids) do
     apply(task, change)
   end
 end
-flush()
 publish(work, finals)
 return count

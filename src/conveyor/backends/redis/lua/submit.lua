@@ -34,6 +34,5 @@ for _, t in ipairs(tasks) do
     stored[#stored + 1] = t.id
   end
 end
-flush()
 publish(true, {})
 return stored

@@ -37,6 +37,5 @@ for i = 4, #ARGV do
     results[#results + 1] = after
   end
 end
-flush()
 publish(work, finals)
 return results
